@@ -1,0 +1,114 @@
+"""Opening the database: engine with the SQLite pragmas, checks, backup, migrations.
+
+`open_database(home)` is the one entry point. It refuses a file that is not
+SQLite or that a newer pathway wrote, backs the file up before any schema
+change, then upgrades it to the newest revision with Alembic.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from pathway.errors import PathwayError
+
+DB_FILENAME = "pathway.db"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 15_000  # labs write metrics while the app writes answers
+
+
+def database_url(home: Path) -> str:
+    return os.environ.get("PATHWAY_DB_URL") or f"sqlite:///{home / DB_FILENAME}"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with WAL, busy_timeout and foreign keys on SQLite; plain elsewhere."""
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000} if url.startswith("sqlite") else {})
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a commit survives an app crash
+            cur.close()
+
+    return engine
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a sqlite URL, or None for memory or other databases."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
+        return None
+    return Path(url[len(prefix):])
+
+
+def check_sqlite_file(path: Path) -> None:
+    """Raise a clear error when `path` exists but is not a readable SQLite database."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as fh:
+        header = fh.read(len(SQLITE_MAGIC))
+    problem = None
+    if header != SQLITE_MAGIC:
+        problem = "is not a SQLite database"
+    else:
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+                result = conn.execute("PRAGMA quick_check").fetchone()
+            if result and result[0] != "ok":
+                problem = f"is damaged ({result[0]})"
+        except sqlite3.DatabaseError as exc:
+            problem = f"cannot be read ({exc})"
+    if problem:
+        raise PathwayError(
+            f"The progress database {path} {problem}. pathway has not changed it. "
+            f"Restore it from a backup (pathway keeps copies named {path.name}.bak-* beside it), "
+            "or move it away to start fresh, or point pathway at another home with --home."
+        )
+
+
+def backup_file(path: Path, label: str) -> Path:
+    """Copy the database (after folding in the WAL) to a timestamped file beside it."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.bak-{label}-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.bak-{label}-{stamp}-{n}")
+    shutil.copy2(path, target)
+    return target
+
+
+def open_database(home: Path, url: str | None = None) -> Engine:
+    """Check, back up and migrate the database of `home`; return a ready engine."""
+    from pathway.db import migrate  # Alembic is only needed here
+
+    url = url or database_url(home)
+    path = sqlite_path(url)
+    if path is not None:
+        check_sqlite_file(path)
+    engine = make_engine(url)
+    try:
+        migrate.upgrade_to_head(engine, backup=lambda rev: backup_file(path, rev) if path else None)
+    except PathwayError:
+        engine.dispose()
+        raise
+    except sa.exc.DatabaseError as exc:
+        engine.dispose()
+        raise PathwayError(
+            f"The progress database {path or url} could not be opened ({exc.orig}). "
+            "pathway has not changed it. Move it away to start fresh, or restore a backup."
+        ) from exc
+    return engine
