@@ -1,0 +1,33 @@
+"""Screenshots of Home and Learn at 80×24 and 120×40 (pytest-textual-snapshot).
+
+Update with `pytest tests/test_tui_snapshots.py --snapshot-update`, only after looking at them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pathway.tui.app import make_app
+from tui_helpers import wait_ready
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_home(snap_compare, home: Path, content_dir: Path, size) -> None:
+    async def ready(pilot) -> None:
+        await wait_ready(pilot)
+
+    assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_learn(snap_compare, home: Path, content_dir: Path, size) -> None:
+    async def open_lesson(pilot) -> None:
+        await wait_ready(pilot)
+        await pilot.press("f3")
+        await pilot.pause(0.5)
+
+    assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=size, run_before=open_lesson)

@@ -1,0 +1,130 @@
+"""The Textual app: a thin shell that loads data off the first frame and holds the modes.
+
+Build it with `make_app(home=..., content_dir=...)`; tests point both at fixtures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from pathway.errors import PathwayError
+from pathway.tui.commands import LessonCommands, ModeCommands
+from pathway.tui.screens.error import ErrorScreen
+from pathway.tui.screens.help import HelpScreen
+from pathway.tui.screens.home import HomeScreen
+from pathway.tui.screens.learn import LearnScreen
+from pathway.tui.screens.placeholders import LabsScreen, ProgressScreen, QuizScreen
+
+MODE_KEYS = {"home": "f2", "learn": "f3", "quiz": "f4", "labs": "f5", "progress": "f6"}
+
+
+@dataclass
+class Data:
+    """What the screens read: the database engine and the loaded course."""
+
+    home: Path
+    engine: object  # sqlalchemy Engine; typed loosely to keep SQLAlchemy off the import path
+    course: object  # pathway.content.loader.Course
+
+
+class PathwayApp(App):
+    TITLE = "pathway"
+    CSS_PATH = "pathway.tcss"
+    COMMANDS = App.COMMANDS | {LessonCommands, ModeCommands}
+    MODES = {
+        "home": HomeScreen,
+        "learn": LearnScreen,
+        "quiz": QuizScreen,
+        "labs": LabsScreen,
+        "progress": ProgressScreen,
+    }
+    BINDINGS = [
+        *(Binding(key, f"mode('{mode}')", mode.title(), show=False) for mode, key in MODE_KEYS.items()),
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("ctrl+t", "change_theme", "Theme", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    class DataReady(Message):
+        """Posted once the database is open and the course is loaded."""
+
+    def __init__(self, home: str | Path | None = None, content_dir: str | Path | None = None) -> None:
+        super().__init__()
+        self.home_option = home
+        self.content_dir = Path(content_dir) if content_dir else None
+        self.data: Data | None = None
+
+    def on_mount(self) -> None:
+        self.switch_mode("home")
+        self.load_data()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="load")
+    def load_data(self) -> None:
+        # Imported here so that SQLAlchemy, Alembic and pydantic load after the first frame.
+        from pathway.content.loader import load_course
+        from pathway.db import progress
+        from pathway.db.engine import open_database
+        from pathway.home import resolve_home
+
+        try:
+            home = resolve_home(self.home_option)
+            engine = open_database(home)
+            course = load_course(self.content_dir)
+            learner = progress.get_learner(engine)
+        except PathwayError as exc:
+            self.call_from_thread(self.show_fatal, exc.message)
+            return
+        self.call_from_thread(self._data_loaded, Data(home=home, engine=engine, course=course), learner.theme)
+
+    def _data_loaded(self, data: Data, theme: str) -> None:
+        self.data = data
+        if theme in self.available_themes:
+            self.theme = theme
+        problems = data.course.problems
+        if problems:
+            listing = "\n".join(f"• {p}" for p in problems[:5])
+            more = f"\n…and {len(problems) - 5} more" if len(problems) > 5 else ""
+            self.notify(
+                f"{len(problems)} content problem(s); those files were skipped:\n{listing}{more}\n"
+                "Run `pathway content check` for the full list.",
+                title="Content skipped",
+                severity="warning",
+                timeout=12,
+            )
+        for screen in self.screen_stack:
+            screen.post_message(self.DataReady())
+
+    def show_fatal(self, message: str) -> None:
+        self.push_screen(ErrorScreen(message))
+
+    def watch_theme(self, theme: str) -> None:
+        if self.data is not None:
+            from pathway.db import progress
+
+            progress.update_learner(self.data.engine, theme=theme)
+
+    def action_mode(self, mode: str) -> None:
+        if self.data is None:
+            self.notify("Still loading your progress…", timeout=2)
+            return
+        self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def open_lesson(self, lesson_id: str) -> None:
+        """Jump to a lesson in Learn mode (from Home, the palette or anywhere)."""
+        if self.data is None:
+            return
+        self.switch_mode("learn")
+        self.screen.open_lesson(lesson_id)
+
+
+def make_app(home: str | Path | None = None, content_dir: str | Path | None = None) -> PathwayApp:
+    return PathwayApp(home=home, content_dir=content_dir)

@@ -1,0 +1,40 @@
+"""Command palette (Ctrl+P) providers: jump to any lesson, switch mode."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+MODE_TITLES = {"home": "Home", "learn": "Learn", "quiz": "Quiz", "labs": "Labs", "progress": "Progress"}
+
+
+class LessonCommands(Provider):
+    """Every lesson, by fuzzy title (English and Chinese) or id."""
+
+    def _lessons(self):
+        data = self.app.data
+        return data.course.lessons if data is not None else []
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for lesson in self._lessons():
+            title = lesson.meta.title
+            text = f"W{lesson.meta.week:02d} {title.en}" + (f" · {title.zh}" if title.zh else "")
+            score = max(matcher.match(text), matcher.match(lesson.id))
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.open_lesson, lesson.id), help="Open lesson")
+
+    async def discover(self) -> Hits:
+        for lesson in self._lessons()[:8]:
+            yield DiscoveryHit(f"W{lesson.meta.week:02d} {lesson.meta.title.en}", partial(self.app.open_lesson, lesson.id), help="Open lesson")
+
+
+class ModeCommands(Provider):
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for mode, title in MODE_TITLES.items():
+            text = f"Go to {title}"
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), partial(self.app.action_mode, mode))

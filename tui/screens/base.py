@@ -1,0 +1,24 @@
+"""What every mode screen shares: the mode tabs on top, the footer below, data access."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from pathway.tui.widgets.mode_tabs import ModeTabs
+
+
+class ModeScreen(Screen):
+    MODE = "home"
+
+    def compose_tabs(self) -> ComposeResult:
+        yield ModeTabs(self.MODE)
+
+    def compose_footer(self) -> ComposeResult:
+        yield Footer()
+
+    @property
+    def data(self):
+        """The app's loaded data, or None while it is still loading."""
+        return self.app.data

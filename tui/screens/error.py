@@ -1,0 +1,26 @@
+"""A problem the app cannot work around (e.g. a damaged database): say it, offer to quit."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+
+class ErrorScreen(Screen):
+    BINDINGS = [Binding("q,escape,enter", "quit", "Quit")]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error-box"):
+            yield Static("pathway cannot start", id="error-title")
+            yield Static(self.message, id="error-message", markup=False)
+        yield Footer()
+
+    def action_quit(self) -> None:
+        self.app.exit(return_code=2, message=self.message)

@@ -1,0 +1,96 @@
+"""Home: the roadmap, where to continue, today's activity, reviews and labs at a glance."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static
+
+from pathway.tui.screens.base import ModeScreen
+from pathway.tui.widgets.roadmap import Roadmap
+
+
+class HomeScreen(ModeScreen):
+    MODE = "home"
+    BINDINGS = [
+        Binding("enter,c", "continue", "Continue"),
+        Binding("l", "app.mode('learn')", "Learn"),
+        Binding("r", "app.mode('quiz')", "Review"),
+        Binding("b", "app.mode('labs')", "Labs"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_tabs()
+        with VerticalScroll(id="home-body"):
+            yield Static("Loading your progress…", id="home-title")
+            yield Roadmap(id="roadmap")
+            with Vertical(id="home-cards"):
+                yield Static("", id="continue", classes="card")
+                yield Static("", id="today", classes="card")
+                yield Static("", id="reviews", classes="card")
+                yield Static("", id="labs", classes="card")
+        yield from self.compose_footer()
+
+    def on_pathway_app_data_ready(self) -> None:
+        self.refresh_view()
+
+    def on_screen_resume(self) -> None:
+        if self.data is not None:
+            self.refresh_view()
+
+    def refresh_view(self) -> None:
+        from pathway.db import progress
+
+        data = self.data
+        course, engine = data.course, data.engine
+        learner = progress.get_learner(engine)
+        language = learner.language
+        rows = progress.lesson_progress(engine)
+        done = {lesson_id for lesson_id, row in rows.items() if row.status == "completed"}
+        counts: dict[int, tuple[int, int]] = {}
+        for lesson in course.lessons:
+            finished, total = counts.get(lesson.meta.week, (0, 0))
+            counts[lesson.meta.week] = (finished + (lesson.id in done), total + 1)
+        last = course.lesson(learner.last_lesson_id) if learner.last_lesson_id else None
+        if course.manifest is not None:
+            self.query_one("#home-title", Static).update(
+                f"[b]{course.manifest.title.get(language)}[/b]  ·  {len(done & {l.id for l in course.lessons})}"
+                f" / {len(course.lessons)} lessons done"
+            )
+            self.query_one(Roadmap).show(course.manifest, counts, last.meta.week if last else 1, language)
+        self.query_one("#continue", Static).update(self.continue_text(course, last, done, language))
+        today = date.today()
+        days = progress.activity_by_day(engine, today - timedelta(days=60))
+        streak = progress.streak(set(days), today)
+        self.query_one("#today", Static).update(
+            f"[b]Today[/b]  {days.get(today.isoformat(), 0)} action(s)  ·  streak {streak} day(s)"
+        )
+        self.query_one("#reviews", Static).update("[b]Reviews[/b]  the question bank arrives with Quiz mode  [dim](r)[/]")
+        self.query_one("#labs", Static).update("[b]Labs[/b]  no lab running  [dim](b)[/]")
+
+    @staticmethod
+    def continue_text(course, last, done: set[str], language: str) -> str:
+        if last is None:
+            first = course.lessons[0] if course.lessons else None
+            if first is None:
+                return "[b]Start[/b]  no lessons loaded"
+            return f"[b]Start[/b]  W{first.meta.week:02d} · {first.meta.title.get(language)}  [dim](Enter)[/]"
+        mark = "✓ " if last.id in done else ""
+        return f"[b]Continue[/b]  W{last.meta.week:02d} · {mark}{last.meta.title.get(language)}  [dim](Enter)[/]"
+
+    def action_continue(self) -> None:
+        if self.data is None:
+            return
+        from pathway.db import progress
+
+        course = self.data.course
+        learner = progress.get_learner(self.data.engine)
+        target = learner.last_lesson_id if course.lesson(learner.last_lesson_id or "") else None
+        if target is None and course.lessons:
+            target = course.lessons[0].id
+        if target:
+            self.app.open_lesson(target)

@@ -1,0 +1,208 @@
+"""Learn: the lesson tree and the lesson itself; progress is committed as it happens."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+
+from textual import work
+from textual.app import ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Markdown, Static, Tree
+
+from pathway.tui.screens.base import ModeScreen
+from pathway.tui.widgets.lesson_tree import LessonTree
+
+SCROLL_SAVE_SECONDS = 1.0
+
+
+class LearnScreen(ModeScreen):
+    MODE = "learn"
+    BINDINGS = [
+        Binding("c", "toggle_complete", "Done ✓"),
+        Binding("n", "step(1)", "Next"),
+        Binding("p", "step(-1)", "Prev"),
+        Binding("y", "copy_code", "Copy code"),
+        Binding("e", "edit_code", "Edit code"),
+        Binding("t", "toggle_tree", "Tree"),
+        Binding("q,escape", "app.mode('home')", "Home"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lesson_id: str | None = None
+        self._pending: str | None = None
+        self._saved_scroll = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_tabs()
+        with Horizontal(id="learn-body"):
+            yield LessonTree(id="lesson-tree")
+            with VerticalScroll(id="lesson-scroll"):
+                yield Static("", id="lesson-header")
+                yield Markdown("", id="lesson")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        self._scroll = self.query_one("#lesson-scroll", VerticalScroll)
+        self.build_tree()
+        self.query_one(LessonTree).focus()
+        self.set_interval(SCROLL_SAVE_SECONDS, self.save_scroll)
+        target = self._pending or self.last_lesson_id()
+        if target:
+            self.call_after_refresh(self.open_lesson, target)
+
+    def on_screen_suspend(self) -> None:
+        self.save_scroll()
+
+    def on_unmount(self) -> None:
+        self.save_scroll()
+
+    # --- data -----------------------------------------------------------------
+
+    @property
+    def language(self) -> str:
+        from pathway.db import progress
+
+        return progress.get_learner(self.data.engine).language
+
+    def done_ids(self) -> set[str]:
+        from pathway.db import progress
+
+        return {i for i, row in progress.lesson_progress(self.data.engine).items() if row.status == "completed"}
+
+    def last_lesson_id(self) -> str | None:
+        from pathway.db import progress
+
+        last = progress.get_learner(self.data.engine).last_lesson_id
+        course = self.data.course
+        if last and course.lesson(last):
+            return last
+        return course.lessons[0].id if course.lessons else None
+
+    def build_tree(self) -> None:
+        course = self.data.course
+        current = course.lesson(self.last_lesson_id() or "")
+        self.query_one(LessonTree).build(course, self.done_ids(), self.language, current.meta.week if current else 1)
+
+    # --- opening lessons ------------------------------------------------------------
+
+    def open_lesson(self, lesson_id: str) -> None:
+        if not self.is_mounted:
+            self._pending = lesson_id
+            return
+        from pathway.db import progress
+
+        lesson = self.data.course.lesson(lesson_id)
+        if lesson is None:
+            self.notify(f"No lesson with id {lesson_id!r}.", severity="warning")
+            return
+        self.save_scroll()
+        row = progress.open_lesson(self.data.engine, lesson_id)
+        self.lesson_id = lesson_id
+        language = self.language
+        self.show_header(lesson, row.status == "completed", language)
+        scroll = self.query_one("#lesson-scroll", VerticalScroll)
+        scroll.scroll_home(animate=False)
+        self._saved_scroll = row.scroll_y
+        self.render_lesson(lesson.text(language), row.scroll_y)
+        self.query_one(LessonTree).select_lesson(lesson_id)
+
+    @work(exclusive=True, group="render-lesson")
+    async def render_lesson(self, markdown: str, scroll_y: float) -> None:
+        await self.query_one("#lesson", Markdown).update(markdown)
+        scroll = self.query_one("#lesson-scroll", VerticalScroll)
+        self.call_after_refresh(scroll.scroll_to, y=scroll_y, animate=False)
+
+    def show_header(self, lesson, complete: bool, language: str) -> None:
+        meta = lesson.meta
+        status = "[green]✓ completed[/]" if complete else "[dim]not completed — press c when done[/]"
+        labs = f"  ·  lab: {', '.join(meta.lab_ids)}" if meta.lab_ids else ""
+        self.query_one("#lesson-header", Static).update(
+            f"[b]W{meta.week:02d} · {meta.title.get(language)}[/b]\n"
+            f"[dim]{meta.minutes} min{labs}[/]  {status}"
+        )
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        if event.node.data and event.node.data != self.lesson_id:
+            self.open_lesson(event.node.data)
+
+    def save_scroll(self) -> None:
+        if self.lesson_id is None or self.data is None:
+            return
+        y = self._scroll.scroll_y  # a kept reference: on unmount the children are already gone
+        if abs(y - self._saved_scroll) >= 1:
+            from pathway.db import progress
+
+            progress.save_scroll(self.data.engine, self.lesson_id, y)
+            self._saved_scroll = y
+
+    # --- actions ------------------------------------------------------------------
+
+    def action_toggle_complete(self) -> None:
+        if self.lesson_id is None:
+            return
+        from pathway.db import progress
+
+        lesson = self.data.course.lesson(self.lesson_id)
+        now_complete = self.lesson_id not in self.done_ids()
+        progress.set_lesson_complete(self.data.engine, self.lesson_id, now_complete)
+        language = self.language
+        self.show_header(lesson, now_complete, language)
+        self.query_one(LessonTree).mark(lesson, self.done_ids(), language)
+        self.notify("Marked complete. n opens the next lesson." if now_complete else "Marked not complete.", timeout=3)
+
+    def action_step(self, step: int) -> None:
+        if self.lesson_id is None:
+            return
+        target = self.data.course.next_lesson(self.lesson_id, step)
+        if target is None:
+            self.notify("That was the last lesson so far." if step > 0 else "This is the first lesson.", timeout=3)
+            return
+        self.open_lesson(target.id)
+
+    def lesson_code(self) -> str:
+        lesson = self.data.course.lesson(self.lesson_id or "")
+        if lesson is None or not lesson.code_blocks:
+            return ""
+        parts = [f"# {lesson.id}, block at line {b.line}\n{b.code}" for b in lesson.code_blocks]
+        return "\n\n".join(parts)
+
+    def action_copy_code(self) -> None:
+        code = self.lesson_code()
+        if not code:
+            self.notify("This lesson has no Python code blocks.", timeout=3)
+            return
+        self.app.copy_to_clipboard(code)
+        self.notify(f"Copied {code.count(chr(10)) + 1} lines of code to the clipboard.", timeout=3)
+
+    def action_edit_code(self) -> None:
+        code = self.lesson_code()
+        if not code:
+            self.notify("This lesson has no Python code blocks.", timeout=3)
+            return
+        scratch = self.data.home / "scratch"
+        scratch.mkdir(exist_ok=True)
+        path = scratch / f"{self.lesson_id}.py"
+        if not path.exists():
+            path.write_text(code, encoding="utf-8")
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify(f"Set $EDITOR to edit here. The code is in {path}", timeout=8)
+            return
+        try:
+            with self.app.suspend():
+                subprocess.call([*shlex.split(editor), str(path)])
+        except SuspendNotSupported:
+            self.notify(f"This terminal cannot hand over to an editor. The code is in {path}", timeout=8)
+            return
+        except OSError as exc:
+            self.notify(f"Could not start {editor!r} ({exc.strerror}). The code is in {path}", severity="warning", timeout=8)
+            return
+        self.notify(f"Your copy stays in {path}", timeout=5)
+
+    def action_toggle_tree(self) -> None:
+        tree = self.query_one(LessonTree)
+        tree.display = not tree.display
