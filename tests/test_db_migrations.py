@@ -107,3 +107,9 @@ def test_home_blocked_by_a_file_is_reported(tmp_path: Path) -> None:
         resolve_home(blocker)
     assert str(blocker) in info.value.message
     assert "--home" in info.value.message
+
+
+def test_head_constant_matches_alembic() -> None:
+    from pathway.db.engine import HEAD_REVISION
+
+    assert HEAD_REVISION == migrate.head_revision(), "update HEAD_REVISION in db/engine.py with each migration"

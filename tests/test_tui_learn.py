@@ -174,7 +174,7 @@ class TestEverywhere:
         (home / "pathway.db").write_text("garbage")
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test() as pilot:
-            for _ in range(100):
+            for _ in range(600):
                 await pilot.pause(0.05)
                 if type(app.screen).__name__ == "ErrorScreen":
                     break

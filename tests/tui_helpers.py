@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-async def wait_ready(pilot, timeout: float = 10.0) -> None:
+async def wait_ready(pilot, timeout: float = 60.0) -> None:
     """Pause until the app's loader worker has finished (DB open, content loaded)."""
     waited = 0.0
     while pilot.app.data is None:

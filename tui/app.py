@@ -5,6 +5,7 @@ Build it with `make_app(home=..., content_dir=...)`; tests point both at fixture
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +16,18 @@ from textual.message import Message
 
 from pathway.errors import PathwayError
 from pathway.tui.commands import LessonCommands, ModeCommands
-from pathway.tui.screens.error import ErrorScreen
-from pathway.tui.screens.help import HelpScreen
 from pathway.tui.screens.home import HomeScreen
-from pathway.tui.screens.learn import LearnScreen
-from pathway.tui.screens.placeholders import LabsScreen, ProgressScreen, QuizScreen
+
+
+
+def lazy_screen(module: str, name: str):
+    """A factory that imports a screen's module on first use, keeping it off the first frame."""
+
+    def build():
+        return getattr(importlib.import_module(module), name)()
+
+    return build
+
 
 MODE_KEYS = {"home": "f2", "learn": "f3", "quiz": "f4", "labs": "f5", "progress": "f6"}
 
@@ -39,10 +47,10 @@ class PathwayApp(App):
     COMMANDS = App.COMMANDS | {LessonCommands, ModeCommands}
     MODES = {
         "home": HomeScreen,
-        "learn": LearnScreen,
-        "quiz": QuizScreen,
-        "labs": LabsScreen,
-        "progress": ProgressScreen,
+        "learn": lazy_screen("pathway.tui.screens.learn", "LearnScreen"),
+        "quiz": lazy_screen("pathway.tui.screens.placeholders", "QuizScreen"),
+        "labs": lazy_screen("pathway.tui.screens.labs", "LabsScreen"),
+        "progress": lazy_screen("pathway.tui.screens.placeholders", "ProgressScreen"),
     }
     BINDINGS = [
         *(Binding(key, f"mode('{mode}')", mode.title(), show=False) for mode, key in MODE_KEYS.items()),
@@ -62,7 +70,8 @@ class PathwayApp(App):
 
     def on_mount(self) -> None:
         self.switch_mode("home")
-        self.load_data()
+        # Start loading once the first frame is drawn: the loader's imports would compete for the GIL.
+        self.call_after_refresh(self.load_data)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load_data(self) -> None:
@@ -77,6 +86,9 @@ class PathwayApp(App):
             engine = open_database(home)
             course = load_course(self.content_dir)
             learner = progress.get_learner(engine)
+            from pathway.labs import jobs
+
+            jobs.reconcile(engine)  # runs whose runner died while the app was closed -> interrupted
         except PathwayError as exc:
             self.call_from_thread(self.show_fatal, exc.message)
             return
@@ -101,6 +113,8 @@ class PathwayApp(App):
             screen.post_message(self.DataReady())
 
     def show_fatal(self, message: str) -> None:
+        from pathway.tui.screens.error import ErrorScreen
+
         self.push_screen(ErrorScreen(message))
 
     def watch_theme(self, theme: str) -> None:
@@ -116,6 +130,8 @@ class PathwayApp(App):
         self.switch_mode(mode)
 
     def action_help(self) -> None:
+        from pathway.tui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def open_lesson(self, lesson_id: str) -> None:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
+from textual.markup import escape
 from textual.widgets import Static
 
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.roadmap import Roadmap
+
+LABS_POLL_SECONDS = 2.0
 
 
 class HomeScreen(ModeScreen):
@@ -37,6 +41,25 @@ class HomeScreen(ModeScreen):
 
     def on_pathway_app_data_ready(self) -> None:
         self.refresh_view()
+        self.set_interval(LABS_POLL_SECONDS, self.poll_labs)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="home-labs")
+    def poll_labs(self) -> None:
+        import numpy as np  # not on the first frame's import path
+
+        from pathway.labs import jobs
+        from pathway.tui.widgets.spark import sparkline
+
+        engine = self.data.engine
+        lines = []
+        for run in jobs.running_runs(engine)[:3]:
+            losses = [row.value for row in jobs.metrics_since(engine, run.id, names=["train/loss"])]
+            progress = jobs.progress(engine, run)
+            done = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
+            last = f" loss {losses[-1]:.3g}" if losses else ""
+            lines.append(f"  #{run.id} {escape(run.lab)}{done} {sparkline(np.array(losses), 24)}{last}")
+        text = "[b]Labs[/b]  " + ("no lab running  [dim](b)[/]" if not lines else f"{len(lines)} running  [dim](b)[/]\n" + "\n".join(lines))
+        self.app.call_from_thread(self.query_one("#labs", Static).update, text)
 
     def on_screen_resume(self) -> None:
         if self.data is not None:
@@ -70,7 +93,7 @@ class HomeScreen(ModeScreen):
             f"[b]Today[/b]  {days.get(today.isoformat(), 0)} action(s)  ·  streak {streak} day(s)"
         )
         self.query_one("#reviews", Static).update("[b]Reviews[/b]  the question bank arrives with Quiz mode  [dim](r)[/]")
-        self.query_one("#labs", Static).update("[b]Labs[/b]  no lab running  [dim](b)[/]")
+        self.poll_labs()
 
     @staticmethod
     def continue_text(course, last, done: set[str], language: str) -> str:

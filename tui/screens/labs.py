@@ -1,0 +1,219 @@
+"""Labs: the catalog of labs, the runs table, and the way into each run's live view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.markup import escape
+from textual.message import Message
+from textual.widgets import DataTable, OptionList, Static
+from textual.widgets.option_list import Option
+
+from pathway.tui.screens.base import ModeScreen
+from pathway.tui.screens.run_view import ACTIVE, RunScreen, format_duration, progress_bar
+
+POLL_SECONDS = 1.0
+STATUS_FILTERS = [None, "running", "succeeded", "failed", "stopped", "diverged", "interrupted"]
+
+
+class LabsScreen(ModeScreen):
+    MODE = "labs"
+    BINDINGS = [
+        Binding("s", "start", "Start"),
+        Binding("e", "settings", "Settings"),
+        Binding("enter", "open_run", "Open run", show=False),
+        Binding("space", "mark", "Mark"),
+        Binding("c", "compare", "Compare"),
+        Binding("x", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
+        Binding("f", "filter", "Filter"),
+        Binding("q,escape", "app.mode('home')", "Home"),
+    ]
+
+    @dataclass
+    class RunsPolled(Message):
+        rows: list  # (run, RunProgress, latest loss)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.status_filter: str | None = None
+        self.lab_filter: str | None = None
+        self.marked: set[int] = set()
+        self.cuda = False
+
+    def compose(self) -> ComposeResult:
+        from pathway.labs import catalog
+
+        yield from self.compose_tabs()
+        with Vertical(id="labs-body"):
+            yield OptionList(*[Option(f"{lab.title}  [dim]{lab.id}[/]", id=lab.id) for lab in catalog.all_labs()], id="lab-list")
+            yield Static("", id="lab-about")
+            yield Static("", id="runs-title")
+            yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("#", "lab", "status", "progress", "loss", "elapsed", "ETA")
+        self.query_one("#lab-list", OptionList).highlighted = 0
+        self.query_one("#lab-list").focus()
+        self.poll_runs()
+        self.set_interval(POLL_SECONDS, self.poll_runs)
+
+    # --- catalog ----------------------------------------------------------------
+
+    def selected_lab(self):
+        from pathway.labs import catalog
+
+        option_list = self.query_one("#lab-list", OptionList)
+        if option_list.highlighted is None:
+            return None
+        return catalog.get_lab(option_list.get_option_at_index(option_list.highlighted).id)
+
+    def on_option_list_option_highlighted(self) -> None:
+        lab = self.selected_lab()
+        if lab is None:
+            return
+        lessons = ", ".join(lab.lesson_ids) or "–"
+        self.query_one("#lab-about", Static).update(
+            f"{escape(lab.description)}\n[dim]expected {lab.expected_time(self.cuda)} on this machine · lesson: {lessons} "
+            f"· s start with defaults, e settings[/]"
+        )
+
+    def on_option_list_option_selected(self) -> None:
+        self.action_settings()
+
+    def action_start(self) -> None:
+        lab = self.selected_lab()
+        if lab is not None:
+            self.start_run(lab.id, {})
+
+    def action_settings(self) -> None:
+        from pathway.labs import catalog
+        from pathway.tui.screens.lab_settings import LabSettingsScreen
+
+        lab = self.selected_lab()
+        if lab is None:
+            return
+
+        def started(overrides: dict | None) -> None:
+            if overrides is not None:
+                self.start_run(lab.id, overrides)
+
+        self.app.push_screen(LabSettingsScreen(lab, catalog.default_values(lab.id, self.cuda)), started)
+
+    @work(thread=True, exit_on_error=False, group="lab-start")
+    def start_run(self, lab_id: str, overrides: dict) -> None:
+        from pathway.errors import PathwayError
+        from pathway.labs import jobs
+
+        try:
+            run_id = jobs.start(self.app.data.engine, self.app.data.home, lab_id, overrides)
+        except PathwayError as exc:
+            self.app.call_from_thread(self.notify, exc.message, severity="error", timeout=8)
+            return
+        self.app.call_from_thread(self.opened, run_id)
+
+    def opened(self, run_id: int) -> None:
+        self.notify(f"Run #{run_id} started. It keeps running if you quit pathway.", timeout=4)
+        self.app.push_screen(RunScreen([run_id]))
+
+    # --- runs table ------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs-poll")
+    def poll_runs(self) -> None:
+        from pathway.labs import jobs
+
+        engine = self.app.data.engine
+        runs = jobs.list_runs(engine, lab=self.lab_filter, status=self.status_filter, limit=200)
+        rows = []
+        for run in runs:
+            latest = jobs.latest_metrics(engine, run.id, ["train/loss"]).get("train/loss")
+            rows.append((run, jobs.progress(engine, run), latest.value if latest else None))
+        self.post_message(self.RunsPolled(rows))
+
+    def on_labs_screen_runs_polled(self, message: RunsPolled) -> None:
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for run, progress, loss in message.rows:
+            mark = "●" if run.id in self.marked else " "
+            color = "green" if run.status in ACTIVE or run.status == "succeeded" else "red"
+            table.add_row(
+                f"{mark}{run.id}",
+                run.lab,
+                f"[{color}]{run.status}[/]",
+                progress_bar(progress.fraction, 8),
+                "–" if loss is None else f"{loss:.4g}",
+                format_duration(progress.elapsed_s),
+                format_duration(progress.eta_s) if run.status in ACTIVE else "",
+                key=str(run.id),
+            )
+        if message.rows:
+            table.move_cursor(row=min(keep, len(message.rows) - 1))
+        described = " · ".join(filter(None, [self.lab_filter, self.status_filter])) or "all"
+        self.query_one("#runs-title", Static).update(
+            f"[b]Runs[/] ({described}, {len(message.rows)})  [dim]Enter open · Space mark · c compare · f filter[/]"
+        )
+
+    def selected_run_id(self) -> int | None:
+        table = self.query_one(DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        return int(key.value)
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open_run()
+
+    def action_open_run(self) -> None:
+        if self.focused is self.query_one("#lab-list"):
+            self.action_settings()
+            return
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.app.push_screen(RunScreen([run_id]))
+
+    def action_mark(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.marked ^= {run_id}
+            self.poll_runs()
+
+    def action_compare(self) -> None:
+        if len(self.marked) < 2:
+            self.notify("Mark two or more runs with Space in the runs table, then press c.", timeout=4)
+            return
+        self.app.push_screen(RunScreen(sorted(self.marked)))
+
+    def action_filter(self) -> None:
+        index = STATUS_FILTERS.index(self.status_filter)
+        self.status_filter = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        self.poll_runs()
+
+    def action_stop(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.control(run_id, "stop")
+
+    def action_resume(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id is not None:
+            self.control(run_id, "resume")
+
+    @work(thread=True, exit_on_error=False, group="run-control")
+    def control(self, run_id: int, what: str) -> None:
+        from pathway.errors import PathwayError
+        from pathway.labs import jobs
+
+        data = self.app.data
+        try:
+            outcome = jobs.stop(data.engine, run_id) if what == "stop" else (jobs.resume(data.engine, data.home, run_id) and "resumed")
+        except PathwayError as exc:
+            self.app.call_from_thread(self.notify, exc.message, severity="warning", timeout=6)
+            return
+        self.app.call_from_thread(self.notify, f"Run #{run_id}: {outcome}.", timeout=4)

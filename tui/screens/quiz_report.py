@@ -1,0 +1,78 @@
+"""A mock interview's report as Markdown: score by topic, time per question, the missed answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATUS = {"answered": "", "skipped": "skipped", "timed_out": "time ran out", "not_reached": "not reached"}
+
+
+def answer_text(question, answer: Any, language: str) -> str:
+    """What an answer means, in words (choice texts, numbers with units, items in order)."""
+    if question is None or answer is None:
+        return "—"
+    kind = question.type
+    try:
+        if kind == "single":
+            return question.choices[int(answer)].text.get(language)
+        if kind == "multi":
+            return "; ".join(question.choices[int(i)].text.get(language) for i in answer) or "—"
+        if kind == "numeric":
+            return f"{answer} {question.unit}".strip()
+        if kind == "order":
+            return " → ".join(question.items[int(i)].text.get(language) for i in answer)
+    except (IndexError, TypeError, ValueError):
+        return str(answer)
+    if kind == "code":
+        return "(your code)"
+    return str(answer)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def report_markdown(report: dict, course, language: str = "en") -> str:
+    score = report["score"]
+    lines = [
+        f"# Mock interview #{report['mock_id']}: {score['correct']} / {score['total']} ({score['percent']:g}%)",
+        "",
+        f"{score['asked']} asked in {report['total_seconds']:.0f} s"
+        + ("; the time ran out before the end." if report["time_up"] else "."),
+        "",
+        "## Score by topic",
+        "",
+        "| topic | right | asked | score |",
+        "|---|---:|---:|---:|",
+    ]
+    for topic, entry in sorted(report["by_topic"].items(), key=lambda kv: int(kv[0])):
+        found = course.topic(int(topic))
+        name = found.title.get(language) if found else f"topic {topic}"
+        weak = " (weak)" if int(topic) in report["weak_topics"] else ""
+        lines.append(f"| {_cell(name)}{weak} | {entry['correct']} | {entry['asked']} | {entry['score']:.0%} |")
+    lines += ["", "## Time per question", "", "| # | question | seconds | result |", "|---:|---|---:|---|"]
+    for n, item in enumerate(report["items"], 1):
+        result = "right" if item["correct"] else (STATUS[item["status"]] or "wrong")
+        lines.append(f"| {n} | {item['question_id']} | {item['seconds']:.0f} | {result} |")
+    missed = [item for item in report["items"] if not item["correct"]]
+    if missed:
+        lines += ["", "## The answers to what you missed", ""]
+    for item in missed:
+        question = course.question(item["question_id"])
+        if question is None:
+            lines += [f"### {item['question_id']}", "", "This question is no longer in the bank.", ""]
+            continue
+        lines += [f"### {question.prompt.get(language)}", ""]
+        lines.append(f"Your answer: {answer_text(question, item['answer'], language)}")
+        lines.append("")
+        if question.type in ("recall", "design"):
+            lines += ["Model answer: " + question.model_answer.get(language), ""]
+        elif question.type == "code":
+            lines += ["```python", question.solution.rstrip(), "```", ""]
+        else:
+            expected = item.get("expected")
+            lines += [f"Right answer: **{answer_text(question, expected, language)}**", ""]
+        lines += [question.explanation.get(language), ""]
+    if report["weak_topics"]:
+        lines += ["", "Weak topics were added to your review queue: their cards are due now."]
+    return "\n".join(lines)

@@ -1,0 +1,280 @@
+"""One run (or several, overlaid) drawing live: loss chart, throughput/ETA, GPU, CPU/RAM, log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.markup import escape
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from pathway.tui.run_data import RunData
+from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
+from pathway.tui.widgets.spark import sparkline
+
+POLL_SECONDS = 0.5
+ACTIVE = ("queued", "running")
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(max(seconds, 0))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def progress_bar(fraction: float | None, width: int = 12) -> str:
+    if fraction is None:
+        return "[dim]" + "░" * width + "[/]"
+    filled = int(round(fraction * width))
+    return f"[green]{'█' * filled}[/][dim]{'░' * (width - filled)}[/]"
+
+
+class RunScreen(Screen):
+    """Live view of `run_ids` (one run, or several of one lab to compare)."""
+
+    BINDINGS = [
+        Binding("plus,equals_sign", "smoothing(0.1)", "Smooth+"),
+        Binding("minus", "smoothing(-0.1)", "Smooth-"),
+        Binding("l", "toggle_log", "Log y"),
+        Binding("x", "toggle_x", "Step/time"),
+        Binding("s", "stop", "Stop"),
+        Binding("r", "resume", "Resume"),
+        Binding("q,escape", "app.pop_screen", "Back"),
+    ]
+
+    @dataclass
+    class Polled(Message):
+        """New rows and fresh run rows, from the poll worker."""
+
+        runs: list
+        rows: dict[int, list]
+        progress: dict[int, object]
+        log: str
+        reset: set[int]
+
+    def __init__(self, run_ids: list[int]) -> None:
+        super().__init__()
+        self.run_ids = run_ids
+        self.data = {run_id: RunData(run_id) for run_id in run_ids}
+        self.statuses: dict[int, str] = {}
+        self.gpu_reason = "checking for NVIDIA GPUs…"
+
+    @property
+    def comparing(self) -> bool:
+        return len(self.run_ids) > 1
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="run-header")
+        yield LineChart(id="loss-chart", empty_text="waiting for the first loss values…")
+        with Horizontal(id="run-panes"):
+            yield Static("", id="gpu-pane", classes="pane")
+            yield Static("", id="cpu-pane", classes="pane")
+        yield Static("", id="log-pane", classes="pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#gpu-pane").border_title = "GPU"
+        self.query_one("#cpu-pane").border_title = "CPU / RAM"
+        self.query_one("#log-pane").border_title = "Log"
+        self.query_one("#log-pane").display = not self.comparing
+        self.check_gpu()
+        self.poll()
+        self.set_interval(POLL_SECONDS, self.poll)
+
+    # --- data -------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gpu-check")
+    def check_gpu(self) -> None:
+        from pathway.labs.gpu import default_provider
+
+        provider = default_provider()
+        try:
+            snapshot = provider.sample()
+        finally:
+            provider.close()
+        reason = snapshot.reason or f"{len(snapshot.devices)} NVIDIA GPU(s) found; this run has no GPU readings"
+        self.app.call_from_thread(self._set_gpu_reason, reason)
+
+    def _set_gpu_reason(self, reason: str) -> None:
+        self.gpu_reason = reason
+        self.redraw_panes()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="run-poll")
+    def poll(self) -> None:
+        from pathway.labs import jobs
+
+        engine = self.app.data.engine
+        runs, rows, progress, reset = [], {}, {}, set()
+        for run_id in self.run_ids:
+            run = jobs.get_run(engine, run_id)
+            previous = self.statuses.get(run_id)
+            after = self.data[run_id].last_id
+            if previous is not None and previous not in ACTIVE and run.status in ACTIVE:
+                reset.add(run_id)  # resumed: the lab rewinds rows past its checkpoint
+                after = 0
+            runs.append(run)
+            rows[run_id] = jobs.metrics_since(engine, run_id, after_id=after)
+            progress[run_id] = jobs.progress(engine, run)
+        log = "" if self.comparing else jobs.tail_log(runs[0], lines=12)
+        self.post_message(self.Polled(runs, rows, progress, log, reset))
+
+    def on_run_screen_polled(self, message: Polled) -> None:
+        for run in message.runs:
+            if run.id in message.reset:
+                self.data[run.id].reset()
+            self.data[run.id].add(message.rows[run.id])
+            self.statuses[run.id] = run.status
+        self.runs = message.runs
+        self.progress = message.progress
+        self.redraw_header()
+        self.redraw_chart()
+        self.redraw_panes()
+        if not self.comparing:
+            keep = 3 if self.size.height < 32 else 6  # the chart gets the room on small terminals
+            lines = message.log.rstrip().splitlines()[-keep:]
+            self.query_one("#log-pane", Static).update(escape("\n".join(lines)) or "[dim]no output yet[/]")
+
+    # --- drawing ----------------------------------------------------------------------
+
+    def redraw_header(self) -> None:
+        parts = []
+        for index, run in enumerate(self.runs):
+            progress = self.progress[run.id]
+            data = self.data[run.id]
+            total = f"/{progress.total_steps}" if progress.total_steps else ""
+            pct = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
+            acc = data.latest("eval/acc")
+            loss = data.latest("train/loss")
+            speed = data.latest("train/samples_per_s") or data.latest("train/tokens_per_s")
+            details = [f"step {progress.step}{total}{pct}"]
+            if loss is not None:
+                details.append(f"loss {loss:.4g}")
+            if acc is not None:
+                details.append(f"acc {acc:.1%}")
+            if speed is not None:
+                details.append(f"{speed:,.0f}/s")
+            details.append(f"elapsed {format_duration(progress.elapsed_s)}")
+            if run.status in ACTIVE:
+                details.append(f"ETA {format_duration(progress.eta_s)}")
+            color = PALETTE[index % len(PALETTE)] if self.comparing else ""
+            name = f"[b {color}]#{run.id} {escape(run.lab)}[/]" if color else f"[b]#{run.id} {escape(run.lab)}[/]"
+            status = f"[{'green' if run.status in ACTIVE or run.status == 'succeeded' else 'red'}]{run.status}[/]"
+            parts.append(f"{name} {status} {progress_bar(progress.fraction)} " + " · ".join(details))
+            if run.error and not self.comparing:
+                parts.append(f"[red]{escape(run.error.strip().splitlines()[-1])}[/]")
+        self.query_one("#run-header", Static).update("\n".join(parts))
+
+    def redraw_chart(self) -> None:
+        series = []
+        names = ["train/loss"] if self.comparing else ["train/loss", "eval/loss"]
+        for index, run_id in enumerate(self.run_ids):
+            data = self.data[run_id]
+            for offset, name in enumerate(names):
+                arrays = data.get(name)
+                if arrays is None:
+                    continue
+                label = f"#{run_id} {name}" if self.comparing else name
+                color = PALETTE[(index if self.comparing else offset) % len(PALETTE)]
+                series.append(ChartSeries(label, arrays.steps, data.seconds(name), arrays.values, color))
+        chart = self.query_one(LineChart)
+        # keep the cached smoothing of series that did not grow
+        old = {s.label: s for s in chart.series}
+        for s in series:
+            previous = old.get(s.label)
+            if previous is not None and len(previous.values) == len(s.values):
+                s.smoothed, s.smoothed_weight = previous.smoothed, previous.smoothed_weight
+        chart.set_series(series)
+
+    def redraw_panes(self) -> None:
+        if not hasattr(self, "runs"):
+            return
+        data = self.data[self.run_ids[0]]
+        width = max(self.query_one("#gpu-pane").size.width - 24, 8)
+        gpu_lines = []
+        for prefix in sorted({name.split("/")[0] for name in data.names("gpu")}):
+            util = data.get(f"{prefix}/util")
+            used, total = data.latest(f"{prefix}/mem_used_mb"), data.latest(f"{prefix}/mem_total_mb")
+            power, cap = data.latest(f"{prefix}/power_w"), data.latest(f"{prefix}/power_cap_w")
+            temp, job = data.latest(f"{prefix}/temp_c"), data.latest(f"{prefix}/job_mem_mb")
+            mem = data.get(f"{prefix}/mem_used_mb")
+            pwr = data.get(f"{prefix}/power_w")
+            gpu_lines.append(
+                f"[b]{prefix.upper()}[/] util {sparkline(util.values, width, 100) if util else ''} {fmt(data.latest(f'{prefix}/util'), '%')}"
+            )
+            gpu_lines.append(f"  mem  {sparkline(mem.values, width, total) if mem else ''} {fmt_gb(used)}/{fmt_gb(total)} GB")
+            gpu_lines.append(f"  pwr  {sparkline(pwr.values, width, cap) if pwr else ''} {fmt(power, 'W')}/{fmt(cap, 'W')} {fmt(temp, '°C')}")
+            gpu_lines.append(f"  this job {fmt_gb(job)} GB")
+        if not gpu_lines:
+            gpu_lines = [f"[b]{escape(self.gpu_reason)}[/]", "[dim]The CPU pane carries the view.[/]"]
+        self.query_one("#gpu-pane", Static).update("\n".join(gpu_lines))
+        cpu = data.get("sys/cpu_percent")
+        rss = data.get("sys/rss_mb")
+        progress = self.progress[self.run_ids[0]]
+        step_time = 1000 / progress.steps_per_s if progress.steps_per_s else None
+        width = max(self.query_one("#cpu-pane").size.width - 16, 8)
+        self.query_one("#cpu-pane", Static).update(
+            f"CPU  {sparkline(cpu.values, width) if cpu else ''} {fmt(data.latest('sys/cpu_percent'), '%')}\n"
+            f"RSS  {sparkline(rss.values, width) if rss else ''} {fmt(data.latest('sys/rss_mb'), ' MB')}\n"
+            f"step {fmt(step_time, ' ms')}"
+        )
+
+    # --- actions ----------------------------------------------------------------------
+
+    def action_smoothing(self, delta: float) -> None:
+        chart = self.query_one(LineChart)
+        chart.smoothing = round(min(max(chart.smoothing + delta, 0.0), 0.99), 2)
+
+    def action_toggle_log(self) -> None:
+        chart = self.query_one(LineChart)
+        chart.log_y = not chart.log_y
+
+    def action_toggle_x(self) -> None:
+        chart = self.query_one(LineChart)
+        chart.x_axis = "time" if chart.x_axis == "step" else "step"
+
+    def action_stop(self) -> None:
+        self.notify("Stopping: the lab saves a checkpoint first…", timeout=3)
+        self.stop_runs()
+
+    @work(thread=True, exit_on_error=False, group="run-control")
+    def stop_runs(self) -> None:
+        from pathway.labs import jobs
+
+        for run_id in self.run_ids:
+            if self.statuses.get(run_id) in ACTIVE:
+                status = jobs.stop(self.app.data.engine, run_id)
+                self.app.call_from_thread(self.notify, f"Run #{run_id}: {status}.", timeout=4)
+
+    def action_resume(self) -> None:
+        self.resume_runs()
+
+    @work(thread=True, exit_on_error=False, group="run-control")
+    def resume_runs(self) -> None:
+        from pathway.errors import PathwayError
+        from pathway.labs import jobs
+
+        for run_id in self.run_ids:
+            try:
+                jobs.resume(self.app.data.engine, self.app.data.home, run_id)
+            except PathwayError as exc:
+                self.app.call_from_thread(self.notify, exc.message, severity="warning", timeout=6)
+            else:
+                self.app.call_from_thread(self.notify, f"Run #{run_id} resumed.", timeout=3)
+
+
+def fmt(value: float | None, unit: str) -> str:
+    return "n/a" if value is None else f"{value:.0f}{unit}"
+
+
+def fmt_gb(mb: float | None) -> str:
+    return "n/a" if mb is None else f"{mb / 1024:.1f}"
