@@ -183,3 +183,24 @@ class TestEverywhere:
             await pilot.press("q")
         assert app.return_code == 2
         assert (home / "pathway.db").read_text() == "garbage"
+
+
+class TestLanguage:
+    async def test_ctrl_l_switches_lessons_to_chinese_and_is_remembered(self, home: Path, content_dir: Path) -> None:
+        (content_dir / "lessons" / "week01" / "arrays.zh.md").write_text("## 为什么重要\n\n数组比循环快。\n")
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_ready(pilot)
+            await pilot.press("f3")
+            await pilot.pause(0.3)
+            await pilot.press("ctrl+l")
+            await pilot.pause(0.5)
+            assert "数组比循环快" in app.screen.query_one("#lesson", Markdown).source
+            assert "用数组，不用循环" in str(app.screen.query_one("#lesson-header", Static).render())
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_ready(pilot)
+            assert "用数组，不用循环" in str(app.screen.query_one("#continue", Static).render())
+            await pilot.press("f3", "n")
+            await pilot.pause(0.4)
+            assert "Paragraph 1:" in app.screen.query_one("#lesson", Markdown).source, "falls back to English"

@@ -56,6 +56,7 @@ class PathwayApp(App):
         *(Binding(key, f"mode('{mode}')", mode.title(), show=False) for mode, key in MODE_KEYS.items()),
         Binding("f1,question_mark", "help", "Help"),
         Binding("ctrl+t", "change_theme", "Theme", show=False),
+        Binding("ctrl+l", "toggle_language", "中/EN", show=False),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
@@ -128,6 +129,18 @@ class PathwayApp(App):
             self.notify("Still loading your progress…", timeout=2)
             return
         self.switch_mode(mode)
+
+    def action_toggle_language(self) -> None:
+        if self.data is None:
+            return
+        from pathway.db import progress
+
+        language = "zh" if progress.get_learner(self.data.engine).language == "en" else "en"
+        progress.update_learner(self.data.engine, language=language)
+        self.notify("语言：中文 (lessons fall back to English where no Chinese text exists yet)" if language == "zh" else "Language: English", timeout=4)
+        refresh = getattr(self.screen, "language_changed", None)
+        if refresh is not None:
+            refresh()
 
     def action_help(self) -> None:
         from pathway.tui.screens.help import HelpScreen

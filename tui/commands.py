@@ -38,3 +38,7 @@ class ModeCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(self.app.action_mode, mode))
+        text = "Switch language: English / 中文"
+        score = max(matcher.match(text), matcher.match("language chinese english"))
+        if score > 0:
+            yield Hit(score, matcher.highlight(text), self.app.action_toggle_language, help="Lessons and questions (Ctrl+L)")

@@ -19,6 +19,7 @@ questions, and run PyTorch labs that train in the background while you watch.
 | F2 F3 F4 F5 F6 | Home, Learn, Quiz, Labs, Progress (or click the tabs) |
 | Ctrl+P | command palette: jump to any lesson or mode, change theme |
 | Ctrl+T | pick a theme (remembered) |
+| Ctrl+L | switch lessons and questions between English and 中文 (remembered) |
 | F1 or ? | this help |
 | q / Esc | back to Home; on Home, quit. Ctrl+Q quits anywhere |
 

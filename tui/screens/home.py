@@ -61,6 +61,9 @@ class HomeScreen(ModeScreen):
         text = "[b]Labs[/b]  " + ("no lab running  [dim](b)[/]" if not lines else f"{len(lines)} running  [dim](b)[/]\n" + "\n".join(lines))
         self.app.call_from_thread(self.query_one("#labs", Static).update, text)
 
+    def language_changed(self) -> None:
+        self.refresh_view()
+
     def on_screen_resume(self) -> None:
         if self.data is not None:
             self.refresh_view()

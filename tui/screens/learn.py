@@ -35,6 +35,7 @@ class LearnScreen(ModeScreen):
         self.lesson_id: str | None = None
         self._pending: str | None = None
         self._saved_scroll = 0.0
+        self._shown_language: str | None = None
 
     def compose(self) -> ComposeResult:
         yield from self.compose_tabs()
@@ -53,6 +54,16 @@ class LearnScreen(ModeScreen):
         target = self._pending or self.last_lesson_id()
         if target:
             self.call_after_refresh(self.open_lesson, target)
+
+    def language_changed(self) -> None:
+        self.build_tree()
+        if self.lesson_id:
+            current, self.lesson_id = self.lesson_id, None
+            self.open_lesson(current)
+
+    def on_screen_resume(self) -> None:
+        if self._shown_language is not None and self._shown_language != self.language:
+            self.language_changed()
 
     def on_screen_suspend(self) -> None:
         self.save_scroll()
@@ -103,6 +114,7 @@ class LearnScreen(ModeScreen):
         row = progress.open_lesson(self.data.engine, lesson_id)
         self.lesson_id = lesson_id
         language = self.language
+        self._shown_language = language
         self.show_header(lesson, row.status == "completed", language)
         scroll = self.query_one("#lesson-scroll", VerticalScroll)
         scroll.scroll_home(animate=False)
