@@ -8,8 +8,8 @@ change, then upgrades it to the newest revision with Alembic.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 
@@ -19,9 +19,8 @@ from sqlalchemy.engine import Engine
 from pathway.errors import PathwayError
 
 DB_FILENAME = "pathway.db"
-SQLITE_MAGIC = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 15_000
-HEAD_REVISION = "0003"  # newest migration; a test checks it against Alembic's head  # labs write metrics while the app writes answers
+BUSY_TIMEOUT_MS = 15_000  # labs write metrics while the app writes answers
+HEAD_REVISION = "0003"  # newest migration; a test checks it against Alembic's head
 
 
 def database_url(home: Path) -> str:
@@ -54,22 +53,22 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def check_sqlite_file(path: Path) -> None:
-    """Raise a clear error when `path` exists but is not a readable SQLite database."""
+    """Raise a clear error when `path` exists but is not a readable SQLite database.
+
+    The file is only ever opened through SQLite: closing a plain file handle to a database
+    would drop the POSIX locks that this process's other connections hold on it.
+    """
     if not path.exists() or path.stat().st_size == 0:
         return
-    with path.open("rb") as fh:
-        header = fh.read(len(SQLITE_MAGIC))
     problem = None
-    if header != SQLITE_MAGIC:
-        problem = "is not a SQLite database"
-    else:
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                result = conn.execute("PRAGMA quick_check").fetchone()
-            if result and result[0] != "ok":
-                problem = f"is damaged ({result[0]})"
-        except sqlite3.DatabaseError as exc:
-            problem = f"cannot be read ({exc})"
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            conn.execute("PRAGMA schema_version").fetchone()  # fails on a file that is not SQLite
+            result = conn.execute("PRAGMA quick_check").fetchone()
+        if result and result[0] != "ok":
+            problem = f"is damaged ({result[0]})"
+    except sqlite3.DatabaseError as exc:
+        problem = "is not a SQLite database" if "not a database" in str(exc) else f"cannot be read ({exc})"
     if problem:
         raise PathwayError(
             f"The progress database {path} {problem}. pathway has not changed it. "
@@ -79,23 +78,22 @@ def check_sqlite_file(path: Path) -> None:
 
 
 def backup_file(path: Path, label: str) -> Path:
-    """Copy the database (after folding in the WAL) to a timestamped file beside it."""
-    with sqlite3.connect(path) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    """Copy the database to a timestamped file beside it, with SQLite's online backup."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.bak-{label}-{stamp}")
     n = 1
     while target.exists():
         n += 1
         target = path.with_name(f"{path.name}.bak-{label}-{stamp}-{n}")
-    shutil.copy2(path, target)
+    with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
     return target
 
 
 def sqlite_revision(path: Path) -> str | None:
     """The schema revision stamped in a SQLite file, read without Alembic (it is slow to import)."""
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
             row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.Error:
         return None

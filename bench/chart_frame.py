@@ -1,0 +1,69 @@
+"""How long does one chart frame take with a million points? Side by side with a thousand.
+
+    .venv/bin/python bench/chart_frame.py [--columns 120] [--repeats 21]
+
+A frame of the loss chart reduces the raw series and its smoothed copy to one
+(min, max, last) triple per screen column (`curves.reduce_columns`). Smoothing
+is incremental while a run is live (`EmaSmoother`), so it is not per frame; its
+one-off cost over the whole series (when the weight slider moves) is printed
+too. Goal: <= 20 ms per frame at 1,000,000 points.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from pathway.labs.curves import ema_smooth_array, reduce_columns
+
+
+def series(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy decaying loss with one spike, like a real run."""
+    rng = np.random.default_rng(0)
+    steps = np.arange(1, n + 1, dtype=np.float64)
+    loss = 2.5 * np.exp(-steps / (n / 5)) + 0.05 * rng.standard_normal(n) + 0.1
+    loss[n // 2] = 50.0
+    return steps, loss
+
+
+def frame_ms(steps: np.ndarray, raw: np.ndarray, smooth: np.ndarray, columns: int, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        reduce_columns(steps, raw, columns)
+        reduce_columns(steps, smooth, columns)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--columns", type=int, default=120)
+    ap.add_argument("--repeats", type=int, default=21)
+    args = ap.parse_args()
+
+    ema_smooth_array([1.0, 2.0], 0.6)  # import SciPy's lfilter once, outside the timings
+    results = {}
+    for n in (1_000, 1_000_000):
+        steps, raw = series(n)
+        t0 = time.perf_counter()
+        smooth = ema_smooth_array(raw, 0.6)
+        smooth_ms = (time.perf_counter() - t0) * 1000
+        cols = reduce_columns(steps, raw, args.columns)
+        assert np.nanmax(cols.max) == 50.0, "the spike must survive the reduction"
+        results[n] = (frame_ms(steps, raw, smooth, args.columns, args.repeats), smooth_ms)
+    small, big = results[1_000], results[1_000_000]
+    print(f"{'points':>10} {'frame ms (median)':>18} {'full re-smooth ms':>18}")
+    for n, (frame, smooth) in results.items():
+        print(f"{n:>10,} {frame:18.2f} {smooth:18.2f}")
+    print(f"1M vs 1k frame time ratio: {big[0] / small[0]:.1f}x; 1M frame {big[0]:.2f} ms (goal <= 20 ms) -> "
+          f"{'OK' if big[0] <= 20 else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The few torch helpers every lab shares: pick a device, save and load checkpoints, spot CUDA OOM.
+
+Imported by lab modules and the runner only (it imports torch).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pathway.errors import PathwayError
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """CUDA, else MPS, else CPU for "auto"; a named device must exist."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(requested)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise PathwayError(
+                f"device={requested} was asked for, but this torch ({torch.__version__}) sees no CUDA device. "
+                "Use device=auto or device=cpu, or install a CUDA build of torch."
+            )
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise PathwayError(f"device={requested}: there are only {torch.cuda.device_count()} CUDA device(s).")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise PathwayError(f"device={requested} was asked for, but MPS is not available here. Use device=auto or cpu.")
+    return device
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically (temp file, fsync, rename): a kill mid-write leaves the old checkpoint whole."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        torch.save(state, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, device: torch.device) -> dict[str, Any] | None:
+    """The saved state, or None when there is no checkpoint yet."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return torch.load(path, map_location=device, weights_only=False)  # our own file: holds RNG states
+
+
+def is_cuda_oom(exc: BaseException) -> bool:
+    """True for CUDA out-of-memory, whichever way this torch version raises it."""
+    oom_type = getattr(torch.cuda, "OutOfMemoryError", None)
+    return (oom_type is not None and isinstance(exc, oom_type)) or "CUDA out of memory" in str(exc)
