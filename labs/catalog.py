@@ -33,6 +33,9 @@ class LabSpec:
     module: str  # dotted path of the module with train(config, report)
     expected_seconds: Mapping[str, float]  # "cpu" / "cuda": wall time of the default config
     cuda_defaults: Mapping[str, Any] = field(default_factory=dict)  # larger sizes used on a GPU
+    # What the dashboard's main chart draws: metric names (fnmatch patterns) and what the x axis is.
+    chart_metrics: tuple[str, ...] = ("train/loss", "eval/loss")
+    chart_x_label: str = "step"  # e.g. "batch size" for a lab that reports one point per batch size
 
     def knobs(self) -> list[knobs.KnobInfo]:
         """The settings of this lab, for a form or `--help`-like listing."""

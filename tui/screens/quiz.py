@@ -6,12 +6,15 @@ Code exercises are graded in a thread worker; the screen stays responsive.
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
@@ -40,6 +43,7 @@ class QuizScreen(ModeScreen):
     BINDINGS = [
         Binding("q,escape", "back", "Back"),
         Binding("n", "skip", "Skip"),
+        Binding("x", "forget", "Forget"),
     ]
     clock = staticmethod(time.monotonic)  # the mock interview's clock; tests replace it
 
@@ -56,13 +60,15 @@ class QuizScreen(ModeScreen):
         super().__init__()
         self.mode: str | None = None  # today | drill | cram | mock, while a session runs
         self.queue: list[str] = []
-        self.done = 0
+        self.index = 0  # drill/cram: position in the queue
+        self.done = 0  # answers rated in this session
         self.card: QuestionCard | None = None
         self.pending: Answer | None = None
         self.mock = None  # db.mock.MockSession
         self.mock_busy = False
         self.to_rate: list[str] = []  # mock recall items waiting for a self-rating
         self.ratings: dict[str, int] = {}
+        self._pending_question: str | None = None  # open_question before the screen was mounted
 
     def compose(self) -> ComposeResult:
         yield from self.compose_tabs()
@@ -103,6 +109,24 @@ class QuizScreen(ModeScreen):
         if self.data is not None:
             self.refresh_chooser()
         self.set_interval(0.5, self.tick_mock)
+        if self._pending_question:
+            self.call_after_refresh(self.open_question, self._pending_question)
+
+    def open_question(self, question_id: str) -> None:
+        """Practise one question (Cram: the schedule is not touched), e.g. from the command palette."""
+        if not self.is_mounted:
+            self._pending_question = question_id
+            return
+        self._pending_question = None
+        if self.course.question(question_id) is None:
+            self.notify(f"No question with id {question_id!r}.", severity="warning")
+            return
+        if self.mode == "mock":
+            self.notify("Finish or leave the mock interview first (q).", timeout=3)
+            return
+        self.mode, self.queue, self.done, self.index = "cram", [question_id], 0, 0
+        self.query_one("#quiz-views", ContentSwitcher).current = "quiz-session"
+        self.next_question()
 
     def on_pathway_app_data_ready(self) -> None:
         self.refresh_chooser()
@@ -185,7 +209,7 @@ class QuizScreen(ModeScreen):
         if choice == "mock":
             self.start_mock()
             return
-        self.done = 0
+        self.done = self.index = 0
         if choice == "today":
             self.mode, self.queue = "today", []
         else:
@@ -199,7 +223,7 @@ class QuizScreen(ModeScreen):
             ids = self.today().question_ids
             target = ids[0] if ids else None
         else:
-            target = self.queue[self.done] if self.done < len(self.queue) else None
+            target = self.queue[self.index] if self.index < len(self.queue) else None
         if target is None:
             self.end_session()
             return
@@ -226,13 +250,17 @@ class QuizScreen(ModeScreen):
                 f" · [b]{_mmss(left_q)}[/b] for this one · {_mmss(left_all)} in all"
             )
             return
-        names = {"today": "Today", "drill": "Drill", "cram": "Cram (schedule untouched)"}
-        left = f" · {len(self.queue) - self.done} left" if self.mode != "today" else ""
-        bar.update(f"[b]{names.get(self.mode, '')}[/b] · {self.done} done{left}")
+        if self.mode == "today":
+            left = len(self.today().question_ids)
+            bar.update(f"[b]Today[/b] · {self.done} done · {left} to go")
+            return
+        name = "Drill" if self.mode == "drill" else "Cram (schedule untouched)"
+        bar.update(f"[b]{name}[/b] · question {self.index + 1} of {len(self.queue)} · {self.done} rated")
 
     def end_session(self) -> None:
         done, mode = self.done, self.mode
         self.mode = None
+        self.card = None
         self.query_one("#card-slot", Vertical).remove_children()
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-chooser"
         self.refresh_chooser()
@@ -311,6 +339,7 @@ class QuizScreen(ModeScreen):
             int(given.seconds * 1000),
         )
         self.done += 1
+        self.index += 1
         self.next_question()
 
     def action_skip(self) -> None:
@@ -318,7 +347,7 @@ class QuizScreen(ModeScreen):
             self.mock.skip()
             self.after_mock_step()
         elif self.mode in ("drill", "cram"):
-            self.done += 1
+            self.index += 1
             self.next_question()
         elif self.mode == "today":
             self.notify("Today has no skip: rate it Again to see it again soon.", timeout=3)
@@ -334,8 +363,57 @@ class QuizScreen(ModeScreen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "skip":
-            return self.mode is not None
+            return self.mode is not None and not self.to_rate
+        if action == "forget":
+            return self.mode in ("today", "drill", "cram") and self.card is not None
         return True
+
+    def action_forget(self) -> None:
+        """Reset the question on screen: it becomes new again (after a yes)."""
+        from pathway.tui.screens.confirm import ConfirmScreen
+
+        card = self.card
+        if card is None or self.mode not in ("today", "drill", "cram"):
+            return
+
+        def forget(yes: bool | None) -> None:
+            if not yes:
+                return
+            from pathway.db import reviews
+
+            reviews.reset_questions(self.engine, [card.question.id])
+            self.notify(f"{card.question.id} is new again.", timeout=3)
+            if self.mode in ("drill", "cram"):
+                self.index += 1
+            self.next_question()
+
+        self.app.push_screen(
+            ConfirmScreen(f"Forget your progress on [b]{card.question.id}[/b]? It becomes a new question; the answer history stays."),
+            forget,
+        )
+
+    @on(QuestionCard.EditExternally)
+    def edit_externally(self, event: QuestionCard.EditExternally) -> None:
+        card = event.card
+        scratch = self.data.home / "scratch"
+        scratch.mkdir(exist_ok=True)
+        path = scratch / f"{card.question.id}.py"
+        path.write_text(card.code, encoding="utf-8")
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            self.notify(f"Set $EDITOR to edit outside. The code is in {path}", timeout=6)
+            return
+        try:
+            with self.app.suspend():
+                subprocess.call([*shlex.split(editor), str(path)])
+        except SuspendNotSupported:
+            self.notify(f"This terminal cannot hand over to an editor. The code is in {path}", timeout=6)
+            return
+        except OSError as exc:
+            self.notify(f"Could not start {editor!r} ({exc.strerror}).", severity="warning", timeout=6)
+            return
+        card.set_code(path.read_text(encoding="utf-8"))
+        self.notify("Your edits are in the editor: Ctrl+R runs the tests.", timeout=3)
 
     # --- mock interview ------------------------------------------------------------------
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatch
+from pathlib import Path
 
 from textual import work
 from textual.app import ComposeResult
@@ -18,6 +20,7 @@ from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
 from pathway.tui.widgets.spark import sparkline
 
 POLL_SECONDS = 0.5
+SAMPLE_NAME = "sample.txt"  # a lab may keep its latest generated text here (e.g. the text-generation lab)
 ACTIVE = ("queued", "running")
 
 
@@ -61,6 +64,7 @@ class RunScreen(Screen):
         progress: dict[int, object]
         log: str
         reset: set[int]
+        sample: str
 
     def __init__(self, run_ids: list[int]) -> None:
         super().__init__()
@@ -68,6 +72,7 @@ class RunScreen(Screen):
         self.data = {run_id: RunData(run_id) for run_id in run_ids}
         self.statuses: dict[int, str] = {}
         self.gpu_reason = "checking for NVIDIA GPUs…"
+        self.chart_x_label = "step"
 
     @property
     def comparing(self) -> bool:
@@ -79,6 +84,7 @@ class RunScreen(Screen):
         with Horizontal(id="run-panes"):
             yield Static("", id="gpu-pane", classes="pane")
             yield Static("", id="cpu-pane", classes="pane")
+        yield Static("", id="sample-pane", classes="pane")
         yield Static("", id="log-pane", classes="pane")
         yield Footer()
 
@@ -86,6 +92,8 @@ class RunScreen(Screen):
         self.query_one("#gpu-pane").border_title = "GPU"
         self.query_one("#cpu-pane").border_title = "CPU / RAM"
         self.query_one("#log-pane").border_title = "Log"
+        self.query_one("#sample-pane").border_title = "Latest sample"
+        self.query_one("#sample-pane").display = False
         self.query_one("#log-pane").display = not self.comparing
         self.check_gpu()
         self.poll()
@@ -126,7 +134,9 @@ class RunScreen(Screen):
             rows[run_id] = jobs.metrics_since(engine, run_id, after_id=after)
             progress[run_id] = jobs.progress(engine, run)
         log = "" if self.comparing else jobs.tail_log(runs[0], lines=12)
-        self.post_message(self.Polled(runs, rows, progress, log, reset))
+        sample_file = Path(runs[0].run_dir) / SAMPLE_NAME
+        sample = sample_file.read_text(encoding="utf-8", errors="replace") if sample_file.exists() else ""
+        self.post_message(self.Polled(runs, rows, progress, log, reset, sample))
 
     def on_run_screen_polled(self, message: Polled) -> None:
         for run in message.runs:
@@ -139,6 +149,10 @@ class RunScreen(Screen):
         self.redraw_header()
         self.redraw_chart()
         self.redraw_panes()
+        sample_pane = self.query_one("#sample-pane", Static)
+        sample_pane.display = bool(message.sample) and not self.comparing
+        if message.sample:
+            sample_pane.update(escape(message.sample.strip()[-400:]))
         if not self.comparing:
             keep = 3 if self.size.height < 32 else 6  # the chart gets the room on small terminals
             lines = message.log.rstrip().splitlines()[-keep:]
@@ -174,12 +188,26 @@ class RunScreen(Screen):
                 parts.append(f"[red]{escape(run.error.strip().splitlines()[-1])}[/]")
         self.query_one("#run-header", Static).update("\n".join(parts))
 
+    def chart_names(self, data: RunData, lab: str) -> list[str]:
+        """The metric names this lab wants on its chart (patterns from the catalog), in pattern order."""
+        from pathway.labs import catalog
+
+        try:
+            spec = catalog.get_lab(lab)
+            patterns, self.chart_x_label = spec.chart_metrics, spec.chart_x_label
+        except Exception:  # a run of a lab this version no longer has: draw its losses
+            patterns, self.chart_x_label = ("train/loss", "eval/loss"), "step"
+        names = []
+        for pattern in patterns[:1] if self.comparing else patterns:
+            names += [name for name in sorted(data.metrics) if fnmatch(name, pattern) and name not in names]
+        return names
+
     def redraw_chart(self) -> None:
         series = []
-        names = ["train/loss"] if self.comparing else ["train/loss", "eval/loss"]
+        labs = {run.id: run.lab for run in self.runs}
         for index, run_id in enumerate(self.run_ids):
             data = self.data[run_id]
-            for offset, name in enumerate(names):
+            for offset, name in enumerate(self.chart_names(data, labs[run_id])):
                 arrays = data.get(name)
                 if arrays is None:
                     continue
@@ -193,6 +221,7 @@ class RunScreen(Screen):
             previous = old.get(s.label)
             if previous is not None and len(previous.values) == len(s.values):
                 s.smoothed, s.smoothed_weight = previous.smoothed, previous.smoothed_weight
+        chart.x_label = self.chart_x_label
         chart.set_series(series)
 
     def redraw_panes(self) -> None:

@@ -74,6 +74,7 @@ class LineChart(Widget):
 
     def __init__(self, *, empty_text: str = "no points yet", **kwargs) -> None:
         super().__init__(**kwargs)
+        self.x_label = "step"  # what "step" means for this chart, e.g. "batch size"
         self.series: list[ChartSeries] = []
         self.empty_text = empty_text
 
@@ -146,7 +147,7 @@ class LineChart(Widget):
             out.append("\n")
         fmt = (lambda v: f"{v:.0f}") if self.x_axis == "step" else format_seconds
         left, right = fmt(x_lo), fmt(x_hi)
-        axis_name = "step" if self.x_axis == "step" else "time"
+        axis_name = self.x_label if self.x_axis == "step" else "time"
         middle = f"{axis_name}{' · log y' if self.log_y else ''} · smoothing {self.smoothing:.2f}"
         gap = max(width - len(left) - len(right) - len(middle), 2)
         out.append(" " * Y_LABEL_WIDTH + left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right + "\n", style="dim")

@@ -75,6 +75,12 @@ class QuestionCard(Vertical, can_focus=True):
         question_id: str
         rating: int
 
+    @dataclass
+    class EditExternally(Message):
+        """The learner wants the code in $EDITOR; the screen hands the terminal over."""
+
+        card: "QuestionCard"
+
     BINDINGS = [
         *(Binding(str(n), f"number({n})", show=False) for n in range(1, 6)),
         Binding("enter", "submit", "Submit"),
@@ -86,6 +92,7 @@ class QuestionCard(Vertical, can_focus=True):
         Binding("shift+down,J", "move(1)", "Move ↓", key_display="⇧↓"),
         Binding("ctrl+r", "run_tests", "Run tests", priority=True),
         Binding("i", "edit", "Edit"),
+        Binding("e", "external_editor", "$EDITOR"),
     ]
 
     phase: reactive[str] = reactive("answering")
@@ -192,7 +199,7 @@ class QuestionCard(Vertical, can_focus=True):
         elif self.kind == "code" and self.phase == "answering":
             lines.append(
                 f"[dim]Ctrl+R runs the tests; after {SOLUTION_AFTER_TRIES} tries the solution shows. "
-                "Esc leaves the editor (then h hint, i back in).[/]"
+                "Esc leaves the editor (then h hint, e $EDITOR, i back in).[/]"
             )
         self.query_one("#q-body", Static).update("\n".join(lines))
 
@@ -256,9 +263,8 @@ class QuestionCard(Vertical, can_focus=True):
         self.draw_body()
         self.draw_rating()
         self.focus()
-        if self.kind == "code":  # the editor fills the view: bring the solution up
-            feedback = self.query_one("#q-feedback")
-            self.call_after_refresh(self.query_one("#q-scroll").scroll_to_widget, feedback, top=True, animate=False)
+        if self.kind == "code":  # the editor would fill the view: the solution takes its place
+            self.query_one("#q-code").display = False
 
     def show_test_result(self, result, *, can_retry: bool) -> None:
         """A code run that did not pass: which tests failed and why; the editor stays open."""
@@ -290,7 +296,7 @@ class QuestionCard(Vertical, can_focus=True):
             return answering and self.hints_used < len(self.question.hints)
         if action == "move":
             return answering and kind == "order"
-        if action in ("run_tests", "edit"):
+        if action in ("run_tests", "edit", "external_editor"):
             return answering and kind == "code"
         return True
 
@@ -374,6 +380,12 @@ class QuestionCard(Vertical, can_focus=True):
 
     def action_edit(self) -> None:
         self.query_one("#q-code", TextArea).focus()
+
+    def action_external_editor(self) -> None:
+        self.post_message(self.EditExternally(self))
+
+    def set_code(self, code: str) -> None:
+        self.query_one("#q-code", TextArea).text = code
 
     def on_key(self, event) -> None:
         # Esc leaves the editor or the number field first; a second Esc reaches the screen.
