@@ -13,12 +13,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import yaml
 from pydantic import ValidationError
 
 from pathway.content.schema import CodeBlock, Lesson, LessonFrontMatter, Manifest, Problem
+
+if TYPE_CHECKING:
+    from pathway.content.questions import Question, Topic
 
 CONTENT_DIR = Path(__file__).parent
 MANIFEST_NAME = "manifest.yaml"
@@ -34,9 +37,27 @@ class Course:
     manifest: Manifest | None
     lessons: list[Lesson] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    questions: list["Question"] = field(default_factory=list)
+    topics: list["Topic"] = field(default_factory=list)
+    question_files: dict[str, str] = field(default_factory=dict)  # question id -> file it came from
 
     def __post_init__(self) -> None:
         self._lessons_by_id = {lesson.id: lesson for lesson in self.lessons}
+        self._questions_by_id = {question.id: question for question in self.questions}
+        self._topics_by_id = {topic.id: topic for topic in self.topics}
+
+    def question(self, question_id: str) -> "Question | None":
+        return self._questions_by_id.get(question_id)
+
+    def topic(self, topic_id: int) -> "Topic | None":
+        return self._topics_by_id.get(topic_id)
+
+    def questions_for_lesson(self, lesson_id: str) -> list["Question"]:
+        """The lesson's `question_ids` in order, then questions that name the lesson in `lesson_ids`."""
+        lesson = self.lesson(lesson_id)
+        ids = list(lesson.meta.question_ids) if lesson else []
+        ids += [q.id for q in self.questions if lesson_id in q.lesson_ids and q.id not in ids]
+        return [self._questions_by_id[i] for i in ids if i in self._questions_by_id]
 
     def lesson(self, lesson_id: str) -> Lesson | None:
         return self._lessons_by_id.get(lesson_id)
@@ -57,13 +78,20 @@ def load_course(root: Path | None = None) -> Course:
     problems: list[Problem] = []
     manifest = _load_manifest(root, problems)
     lessons = _load_lessons(root, manifest, problems)
-    return Course(root=root, manifest=manifest, lessons=lessons, problems=problems)
+    from pathway.content.questions import load_questions, load_topics
+
+    topics = load_topics(root, problems)
+    sources: dict[str, str] = {}
+    questions = load_questions(root, problems, sources)
+    return Course(
+        root=root, manifest=manifest, lessons=lessons, problems=problems, questions=questions, topics=topics, question_files=sources
+    )
 
 
 # --- reading files -------------------------------------------------------------
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative(path: Path, root: Path) -> str:
     try:
         return str(path.relative_to(root))
     except ValueError:
@@ -72,7 +100,7 @@ def _relative(path: Path, root: Path) -> str:
 
 def read_text(path: Path, root: Path, problems: list[Problem]) -> str | None:
     """The file's text, or None with a problem for unreadable, non-UTF-8 or empty files."""
-    name = _relative(path, root)
+    name = relative(path, root)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -108,13 +136,13 @@ def _load_manifest(root: Path, problems: list[Problem]) -> Manifest | None:
     try:
         return Manifest.model_validate(yaml.safe_load(text))
     except yaml.YAMLError as exc:
-        problems.append(Problem(file=MANIFEST_NAME, field="", reason=f"is not valid YAML ({_yaml_where(exc)})"))
+        problems.append(Problem(file=MANIFEST_NAME, field="", reason=f"is not valid YAML ({yaml_where(exc)})"))
     except ValidationError as exc:
         problems.extend(pydantic_problems(MANIFEST_NAME, exc))
     return None
 
 
-def _yaml_where(exc: yaml.YAMLError) -> str:
+def yaml_where(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     reason = getattr(exc, "problem", None) or str(exc)
     return f"{reason} at line {mark.line + 1}" if mark else reason
@@ -163,7 +191,7 @@ def parse_code_blocks(body: str, first_line: int) -> tuple[str, list[CodeBlock]]
 
 
 def load_lesson(path: Path, root: Path, problems: list[Problem]) -> Lesson | None:
-    name = _relative(path, root)
+    name = relative(path, root)
     text = read_text(path, root, problems)
     if text is None:
         return None
@@ -177,7 +205,7 @@ def load_lesson(path: Path, root: Path, problems: list[Problem]) -> Lesson | Non
     try:
         data = yaml.safe_load(front)
     except yaml.YAMLError as exc:
-        problems.append(Problem(file=name, field="front matter", reason=f"not valid YAML ({_yaml_where(exc)})"))
+        problems.append(Problem(file=name, field="front matter", reason=f"not valid YAML ({yaml_where(exc)})"))
         return None
     if not isinstance(data, dict):
         problems.append(Problem(file=name, field="front matter", reason="must be a mapping of fields"))
@@ -204,9 +232,9 @@ def _load_lessons(root: Path, manifest: Manifest | None, problems: list[Problem]
         lesson = load_lesson(path, root, problems)
         if lesson is None:
             continue
-        name = _relative(path, root)
+        name = relative(path, root)
         if lesson.id in lessons:
-            first = _relative(lessons[lesson.id].path, root)
+            first = relative(lessons[lesson.id].path, root)
             problems.append(Problem(file=name, field="id", reason=f"duplicate id {lesson.id!r} (also in {first}); skipped"))
             continue
         if manifest is not None:
@@ -226,6 +254,6 @@ def _load_lessons(root: Path, manifest: Manifest | None, problems: list[Problem]
         for prerequisite in lesson.meta.prerequisites:
             if prerequisite not in known:
                 problems.append(
-                    Problem(file=_relative(lesson.path, root), field="prerequisites", reason=f"unknown lesson id {prerequisite!r}")
+                    Problem(file=relative(lesson.path, root), field="prerequisites", reason=f"unknown lesson id {prerequisite!r}")
                 )
     return ordered

@@ -1,10 +1,11 @@
-"""`pathway stats [--json]`: the learner's progress, headless."""
+"""`pathway stats [--json]`, `pathway export FILE`, `pathway import FILE`: progress, headless."""
 
 from __future__ import annotations
 
 import argparse
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 from pathway.content.loader import load_course
 from pathway.db import progress
@@ -16,6 +17,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     stats = sub.add_parser("stats", help="print progress: lessons done, streak, activity")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(handler=run_stats)
+    export = sub.add_parser("export", help="write all progress to a JSON file")
+    export.add_argument("file", help="where to write (JSON)")
+    export.set_defaults(handler=run_export)
+    load = sub.add_parser("import", help="load progress from a file written by `pathway export`")
+    load.add_argument("file", help="the JSON file")
+    load.add_argument("--replace", action="store_true", help="overwrite the progress this home already holds")
+    load.set_defaults(handler=run_import)
 
 
 def collect_stats(engine, course) -> dict:
@@ -31,6 +39,25 @@ def collect_stats(engine, course) -> dict:
         "streak_days": progress.streak(set(days), today),
         "actions_today": days.get(today.isoformat(), 0),
         "active_days_last_year": len(days),
+        **quiz_stats(engine, course),
+    }
+
+
+def quiz_stats(engine, course) -> dict:
+    """Question-bank progress: what is scheduled, due, answered, and the review streak."""
+    from pathway.db import quiz_stats as qs
+    from pathway.db import reviews
+
+    bank = {question.id for question in course.questions}
+    scheduled = set(reviews.cards(engine)) & bank
+    mastery = qs.topic_mastery(engine, course.questions)
+    return {
+        "questions_total": len(bank),
+        "questions_scheduled": len(scheduled),
+        "questions_due": reviews.due_count(engine, bank),
+        "reviews_total": sum(qs.review_heatmap(engine, days=3650).values()),
+        "review_streak_days": qs.review_streak(engine),
+        "mastery_by_topic": {str(topic): round(m.mastery, 3) for topic, m in mastery.items()},
     }
 
 
@@ -43,6 +70,33 @@ def run_stats(args: argparse.Namespace) -> int:
         print(
             f"Lessons: {stats['lessons_completed']} / {stats['lessons_total']} done\n"
             f"Streak: {stats['streak_days']} day(s); {stats['actions_today']} action(s) today\n"
-            f"Last lesson: {stats['last_lesson'] or '-'}"
+            f"Last lesson: {stats['last_lesson'] or '-'}\n"
+            f"Questions: {stats['questions_scheduled']} / {stats['questions_total']} started, "
+            f"{stats['questions_due']} due; review streak {stats['review_streak_days']} day(s)"
         )
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathway.db.transfer import export_progress
+
+    engine = open_database(resolve_home(args.home))
+    counts = export_progress(engine, Path(args.file))
+    print(f"Wrote {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from pathway.db.engine import backup_file, database_url, sqlite_path
+    from pathway.db.transfer import has_progress, import_progress, parse_progress
+
+    engine = open_database(resolve_home(args.home))
+    path = Path(args.file)
+    parse_progress(path)  # a bad file stops here, before any backup or change
+    if args.replace and has_progress(engine):
+        db_file = sqlite_path(database_url(resolve_home(args.home)))
+        if db_file is not None:
+            print(f"Backed up the current progress to {backup_file(db_file, 'import')}")
+    counts = import_progress(engine, path, replace=args.replace)
+    print(f"Imported {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0

@@ -104,6 +104,9 @@ class ReviewLog(SQLModel, table=True):
     correct: Optional[bool] = None  # None for self-rated items
     answer: Optional[str] = None  # JSON of what the learner gave
     mock_id: Optional[int] = Field(default=None, foreign_key="mockinterview.id")
+    # The due time this review gave the card (None when the schedule was left alone:
+    # cram, mock). Lets the streak tell a day with nothing due from a missed one.
+    scheduled_due: Optional[datetime] = _time()
 
 
 class MockInterview(SQLModel, table=True):

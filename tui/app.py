@@ -48,9 +48,9 @@ class PathwayApp(App):
     MODES = {
         "home": HomeScreen,
         "learn": lazy_screen("pathway.tui.screens.learn", "LearnScreen"),
-        "quiz": lazy_screen("pathway.tui.screens.placeholders", "QuizScreen"),
+        "quiz": lazy_screen("pathway.tui.screens.quiz", "QuizScreen"),
         "labs": lazy_screen("pathway.tui.screens.labs", "LabsScreen"),
-        "progress": lazy_screen("pathway.tui.screens.placeholders", "ProgressScreen"),
+        "progress": lazy_screen("pathway.tui.screens.progress", "ProgressScreen"),
     }
     BINDINGS = [
         *(Binding(key, f"mode('{mode}')", mode.title(), show=False) for mode, key in MODE_KEYS.items()),

@@ -1,0 +1,63 @@
+"""Screenshots at 80×24 of the Quiz chooser and of a question card of each type.
+
+Update with `pytest tests/test_quiz_snapshots.py --snapshot-update`, only after looking at them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pathway.tui import app as app_module
+from pathway.tui.app import PathwayApp
+from pathway.tui.screens.progress import ProgressScreen
+from pathway.tui.screens.quiz import QuizScreen
+from tui_helpers import wait_ready
+
+CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"
+# Drill shows the fixture bank in file order: this many skips reach each type.
+SKIPS = {"single": 0, "multi": 1, "numeric": 2, "order": 3, "recall": 4, "code": 5, "design": 6}
+
+
+class QuizApp(PathwayApp):
+    """The app with Quiz and Progress wired in, whether or not app.py does it yet."""
+
+    MODES = {**PathwayApp.MODES, "quiz": QuizScreen, "progress": ProgressScreen}
+    CSS_PATH = str(Path(app_module.__file__).with_name("pathway.tcss"))  # relative paths follow the subclass
+
+
+def quiz_app(home: Path) -> QuizApp:
+    return QuizApp(home=home, content_dir=CONTENT)
+
+
+def test_chooser(snap_compare, home: Path) -> None:
+    async def open_quiz(pilot) -> None:
+        await wait_ready(pilot)
+        await pilot.press("f4")
+        await pilot.pause(0.3)
+
+    assert snap_compare(quiz_app(home), terminal_size=(80, 24), run_before=open_quiz)
+
+
+@pytest.mark.parametrize("kind", list(SKIPS))
+def test_question_card(snap_compare, home: Path, kind: str) -> None:
+    async def show(pilot) -> None:
+        await wait_ready(pilot)
+        await pilot.press("f4")
+        await pilot.pause(0.2)
+        await pilot.press("down", "enter")  # Drill
+        await pilot.pause(0.2)
+        for _ in range(SKIPS[kind]):
+            pilot.app.screen.card.focus()
+            await pilot.press("n")
+            await pilot.pause(0.1)
+        card = pilot.app.screen.card
+        assert card.question.type == kind
+        for widget in card.query("TextArea, Input"):
+            widget.cursor_blink = False  # a blinking cursor makes screenshots flaky
+        if kind in ("single", "multi"):
+            await pilot.press("1")
+        await pilot.pause(0.3)
+
+    assert snap_compare(quiz_app(home), terminal_size=(80, 24), run_before=show)
