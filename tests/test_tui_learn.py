@@ -204,3 +204,20 @@ class TestLanguage:
             await pilot.press("f3", "n")
             await pilot.pause(0.4)
             assert "Paragraph 1:" in app.screen.query_one("#lesson", Markdown).source, "falls back to English"
+
+
+class TestCheckYourself:
+    async def test_k_drills_the_lessons_questions(self, home: Path) -> None:
+        from pathway.tui.screens.quiz import QuizScreen
+
+        app = make_app(home=home)  # the shipped course: lessons and questions
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_ready(pilot)
+            await pilot.press("f3")
+            await pilot.pause(0.5)
+            week = app.data.course.lesson(app.screen.lesson_id).meta.week
+            await pilot.press("k")
+            await pilot.pause(0.5)
+            screen = app.screen
+            assert isinstance(screen, QuizScreen) and screen.mode == "drill"
+            assert screen.queue and all(app.data.course.question(q).week == week for q in screen.queue)

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from pathway.errors import PathwayError
-from pathway.tui.commands import LessonCommands, ModeCommands
+from pathway.tui.commands import LessonCommands, ModeCommands, QuestionCommands
 from pathway.tui.screens.home import HomeScreen
 
 
@@ -44,7 +44,7 @@ class Data:
 class PathwayApp(App):
     TITLE = "pathway"
     CSS_PATH = "pathway.tcss"
-    COMMANDS = App.COMMANDS | {LessonCommands, ModeCommands}
+    COMMANDS = App.COMMANDS | {LessonCommands, QuestionCommands, ModeCommands}
     MODES = {
         "home": HomeScreen,
         "learn": lazy_screen("pathway.tui.screens.learn", "LearnScreen"),
@@ -153,6 +153,18 @@ class PathwayApp(App):
             return
         self.switch_mode("learn")
         self.screen.open_lesson(lesson_id)
+
+
+    def open_question(self, question_id: str) -> None:
+        """Practise one question in Quiz mode (from the palette); the schedule is untouched."""
+        self.practise([question_id], mode="cram")
+
+    def practise(self, question_ids: list[str], mode: str = "drill") -> None:
+        """Drill these questions in Quiz mode (e.g. a lesson's check-yourself set)."""
+        if self.data is None:
+            return
+        self.switch_mode("quiz")
+        self.screen.practise(question_ids, mode)
 
 
 def make_app(home: str | Path | None = None, content_dir: str | Path | None = None) -> PathwayApp:

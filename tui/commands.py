@@ -30,6 +30,22 @@ class LessonCommands(Provider):
             yield DiscoveryHit(f"W{lesson.meta.week:02d} {lesson.meta.title.en}", partial(self.app.open_lesson, lesson.id), help="Open lesson")
 
 
+class QuestionCommands(Provider):
+    """Every question, by prompt text or id; opens it for practice (Cram: the schedule is untouched)."""
+
+    async def search(self, query: str) -> Hits:
+        data = self.app.data
+        if data is None or len(query) < 2:
+            return
+        matcher = self.matcher(query)
+        for question in data.course.questions:
+            prompt = " ".join(question.prompt.en.split())[:70]
+            text = f"Q {question.id}: {prompt}"
+            score = max(matcher.match(question.id), matcher.match(prompt))
+            if score > 0:
+                yield Hit(score * 0.9, matcher.highlight(text), partial(self.app.open_question, question.id), help="Practise question")
+
+
 class ModeCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

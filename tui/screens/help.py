@@ -36,6 +36,7 @@ questions, and run PyTorch labs that train in the background while you watch.
 | y | copy the lesson's code to the clipboard |
 | e | open the lesson's code in $EDITOR (a copy kept in your home) |
 | t | hide or show the tree |
+| k | check yourself: drill this lesson's questions |
 
 Progress is saved the moment it happens, in one SQLite file under your pathway home
 (`pathway --home DIR` or `PATHWAY_HOME` move it). Headless commands: `pathway --help`.

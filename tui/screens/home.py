@@ -95,8 +95,22 @@ class HomeScreen(ModeScreen):
         self.query_one("#today", Static).update(
             f"[b]Today[/b]  {days.get(today.isoformat(), 0)} action(s)  ·  streak {streak} day(s)"
         )
-        self.query_one("#reviews", Static).update("[b]Reviews[/b]  the question bank arrives with Quiz mode  [dim](r)[/]")
+        self.query_one("#reviews", Static).update(self.reviews_text(course, learner))
         self.poll_labs()
+
+    def reviews_text(self, course, learner) -> str:
+        from pathway.db import reviews
+
+        if not course.questions:
+            return "[b]Reviews[/b]  no questions loaded"
+        weeks = {lesson.id: lesson.meta.week for lesson in course.lessons}
+        queue = reviews.today_queue(self.data.engine, course.questions, reviews.current_week(learner, weeks))
+        text = (
+            f"[b]Reviews[/b]  {len(queue.reviews)} due · {len(queue.new)} new from week {queue.week}"
+            f"  ·  {len(course.questions)} questions  [dim](r to start)[/]"
+        )
+        warning = queue.backlog_warning()
+        return text + (f"\n  [yellow]{escape(warning)}[/]" if warning else "")
 
     @staticmethod
     def continue_text(course, last, done: set[str], language: str) -> str:

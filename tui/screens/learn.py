@@ -24,9 +24,10 @@ class LearnScreen(ModeScreen):
         Binding("c", "toggle_complete", "Done ✓"),
         Binding("n", "step(1)", "Next"),
         Binding("p", "step(-1)", "Prev"),
-        Binding("y", "copy_code", "Copy code"),
-        Binding("e", "edit_code", "Edit code"),
-        Binding("t", "toggle_tree", "Tree"),
+        Binding("k", "check_yourself", "Check yourself"),
+        Binding("y", "copy_code", "Copy code", show=False),  # rarer keys: listed in help (F1)
+        Binding("e", "edit_code", "Edit code", show=False),
+        Binding("t", "toggle_tree", "Tree", show=False),
         Binding("q,escape", "app.mode('home')", "Home"),
     ]
 
@@ -174,6 +175,18 @@ class LearnScreen(ModeScreen):
             self.notify("That was the last lesson so far." if step > 0 else "This is the first lesson.", timeout=3)
             return
         self.open_lesson(target.id)
+
+    def action_check_yourself(self) -> None:
+        """Drill this lesson's questions: the ones it links, else the questions of its week."""
+        course = self.data.course
+        lesson = course.lesson(self.lesson_id or "")
+        if lesson is None:
+            return
+        questions = course.questions_for_lesson(lesson.id) or [q for q in course.questions if q.week == lesson.meta.week]
+        if not questions:
+            self.notify("No questions for this lesson yet.", timeout=3)
+            return
+        self.app.practise([q.id for q in questions])
 
     def lesson_code(self) -> str:
         lesson = self.data.course.lesson(self.lesson_id or "")

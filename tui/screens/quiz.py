@@ -68,7 +68,7 @@ class QuizScreen(ModeScreen):
         self.mock_busy = False
         self.to_rate: list[str] = []  # mock recall items waiting for a self-rating
         self.ratings: dict[str, int] = {}
-        self._pending_question: str | None = None  # open_question before the screen was mounted
+        self._pending_question: tuple[list[str], str] | None = None  # practise() before the screen was mounted
 
     def compose(self) -> ComposeResult:
         yield from self.compose_tabs()
@@ -110,21 +110,26 @@ class QuizScreen(ModeScreen):
             self.refresh_chooser()
         self.set_interval(0.5, self.tick_mock)
         if self._pending_question:
-            self.call_after_refresh(self.open_question, self._pending_question)
+            self.call_after_refresh(self.practise, *self._pending_question)
 
     def open_question(self, question_id: str) -> None:
         """Practise one question (Cram: the schedule is not touched), e.g. from the command palette."""
+        self.practise([question_id], mode="cram")
+
+    def practise(self, question_ids: list[str], mode: str = "drill") -> None:
+        """Drill (or cram) these questions, e.g. a lesson's check-yourself set."""
         if not self.is_mounted:
-            self._pending_question = question_id
+            self._pending_question = (question_ids, mode)
             return
         self._pending_question = None
-        if self.course.question(question_id) is None:
-            self.notify(f"No question with id {question_id!r}.", severity="warning")
+        known = [qid for qid in question_ids if self.course.question(qid) is not None]
+        if not known:
+            self.notify(f"No question with id {question_ids[0]!r}." if question_ids else "No questions.", severity="warning")
             return
         if self.mode == "mock":
             self.notify("Finish or leave the mock interview first (q).", timeout=3)
             return
-        self.mode, self.queue, self.done, self.index = "cram", [question_id], 0, 0
+        self.mode, self.queue, self.done, self.index = mode, known, 0, 0
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-session"
         self.next_question()
 
