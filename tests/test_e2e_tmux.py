@@ -81,3 +81,40 @@ def test_open_a_lesson_complete_it_and_quit(tmp_path: Path) -> None:
         row = session.get(LessonProgress, first.id)
         assert row is not None and row.status == "completed"
     engine.dispose()
+
+
+def test_sigkill_mid_session_loses_no_rated_answer(tmp_path: Path) -> None:
+    """Rate two answers in Today, SIGKILL the app at once: both ratings are in the database."""
+    import signal
+
+    from sqlmodel import select
+
+    from pathway.db.models import ReviewLog
+
+    home = tmp_path / "home-kill"
+    terminal = Terminal(f"env TERM=xterm-256color {PATHWAY} --home {home}")
+    try:
+        terminal.wait_for("lessons done")
+        terminal.press("F4")
+        terminal.wait_for("Mock interview")
+        terminal.press("Enter")  # Today
+        for done in range(2):
+            terminal.wait_for(f"{done} done")
+            terminal.wait_for("Enter to submit")
+            terminal.press("1", "Enter")  # answer, then the card shows how to rate
+            terminal.wait_for("Enter takes the suggestion")
+            terminal.press("Enter")  # commit the suggested rating
+        terminal.wait_for("2 done")
+        pids = subprocess.run(["pgrep", "-f", "--", f"--home {home}"], capture_output=True, text=True).stdout.split()
+        assert pids, "the app's process was not found"
+        for pid in pids:
+            os.kill(int(pid), signal.SIGKILL)
+    finally:
+        terminal.close()
+
+    engine = open_database(home)
+    with Session(engine) as session:
+        logs = session.exec(select(ReviewLog)).all()
+    engine.dispose()
+    assert len(logs) == 2
+    assert all(log.mode == "today" and log.rating in (1, 2, 3, 4) for log in logs)
