@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
-import yaml
 from pydantic import ValidationError
 
+from pathway.content.yaml_text import YAMLError, safe_load, yaml_where
 from pathway.content.schema import CodeBlock, Lesson, LessonFrontMatter, Manifest, Problem
 
 if TYPE_CHECKING:
@@ -134,18 +134,12 @@ def _load_manifest(root: Path, problems: list[Problem]) -> Manifest | None:
     if text is None:
         return None
     try:
-        return Manifest.model_validate(yaml.safe_load(text))
-    except yaml.YAMLError as exc:
+        return Manifest.model_validate(safe_load(text))
+    except YAMLError as exc:
         problems.append(Problem(file=MANIFEST_NAME, field="", reason=f"is not valid YAML ({yaml_where(exc)})"))
     except ValidationError as exc:
         problems.extend(pydantic_problems(MANIFEST_NAME, exc))
     return None
-
-
-def yaml_where(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    reason = getattr(exc, "problem", None) or str(exc)
-    return f"{reason} at line {mark.line + 1}" if mark else reason
 
 
 # --- lessons ------------------------------------------------------------------
@@ -203,8 +197,8 @@ def load_lesson(path: Path, root: Path, problems: list[Problem]) -> Lesson | Non
         return None
     front, body, body_line = parts
     try:
-        data = yaml.safe_load(front)
-    except yaml.YAMLError as exc:
+        data = safe_load(front)
+    except YAMLError as exc:
         problems.append(Problem(file=name, field="front matter", reason=f"not valid YAML ({yaml_where(exc)})"))
         return None
     if not isinstance(data, dict):

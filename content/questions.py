@@ -16,9 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator, model_validator
 
+from pathway.content.yaml_text import YAMLError, safe_load, yaml_where
 from pathway.content.schema import FORMAT_VERSION, ItemId, Problem, Strict, Text
 
 QUESTIONS_DIR = "questions"
@@ -199,11 +199,9 @@ def parse_question(raw: Any, name: str, index: int) -> tuple[Question | None, li
 
 def load_question_file(path: Path, name: str, text: str) -> tuple[list[Question], list[Problem]]:
     """All valid questions of one file's text, and the problems of the rest."""
-    from pathway.content.loader import yaml_where
-
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = safe_load(text)
+    except YAMLError as exc:
         return [], [Problem(file=name, field="", reason=f"is not valid YAML ({yaml_where(exc)})")]
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
         return [], [Problem(file=name, field="questions", reason="the file must be a mapping with a `questions:` list")]
@@ -254,7 +252,7 @@ def load_questions(root: Path, problems: list[Problem], sources: dict[str, str] 
 
 def load_topics(root: Path, problems: list[Problem]) -> list[Topic]:
     """The topic list from `root/topics.yaml`, or the one shipped with pathway when absent."""
-    from pathway.content.loader import CONTENT_DIR, read_text, yaml_where
+    from pathway.content.loader import CONTENT_DIR, read_text
 
     path = root / TOPICS_FILE
     if not path.exists():
@@ -263,8 +261,8 @@ def load_topics(root: Path, problems: list[Problem]) -> list[Topic]:
     if text is None:
         return []
     try:
-        topics = TopicsFile.model_validate(yaml.safe_load(text)).topics
-    except yaml.YAMLError as exc:
+        topics = TopicsFile.model_validate(safe_load(text)).topics
+    except YAMLError as exc:
         problems.append(Problem(file=TOPICS_FILE, field="", reason=f"is not valid YAML ({yaml_where(exc)})"))
         return []
     except ValidationError as exc:
