@@ -20,11 +20,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from pathway.content import consistency
 from pathway.content.exercise_runner import ExerciseJob, evaluate_derivations, run_exercises
 from pathway.content.loader import Course, relative
 from pathway.content.questions import DIFFICULTIES, TYPES, CodeQuestion, NumericQuestion, Question
 from pathway.content.schema import Problem, Text, slug_words
 
+GLOSSARY_NAME = "glossary.yaml"
 POSITION_SHARE_MAX = 0.35  # no choice position may hold the right answer more often than this
 POSITION_MIN_SAMPLE = 10  # below this many single-choice questions the share means little
 DIFFICULTY_MIX = {"E": (0.30, 0.40), "M": (0.40, 0.50), "H": (0.15, 0.25)}
@@ -59,6 +61,8 @@ def check_bank(course: Course, *, run_code: bool = True, workers: int | None = N
         _check_text(question, error, warn)
         _check_place(course, question, error)
     _check_duplicate_prompts(course.questions, error)
+    _check_near_duplicates(course.questions, error)
+    _check_glossary(course, error, warn)
     _check_positions(course.questions, error)
     _check_links(course, error)
     _check_mix(course.questions, warn)
@@ -147,6 +151,23 @@ def _check_duplicate_prompts(questions: list[Question], error) -> None:
                 error(question, f"prompt.{language}", f"same prompt as {first[key].id} (after normalising case and punctuation)")
             else:
                 first[key] = question
+
+
+def _check_near_duplicates(questions: list[Question], error) -> None:
+    for similarity, first, second in consistency.near_duplicates(questions):
+        error(second, "prompt", f"near duplicate of {first.id} ({similarity:.0%} of their wording is shared)")
+
+
+def _check_glossary(course: Course, error, warn) -> None:
+    terms, problems = consistency.load_glossary(course.root / GLOSSARY_NAME)
+    for problem in problems:
+        error(None, problem.field, problem.reason, file=problem.file)
+    places: dict[str, list[str]] = {}
+    for question, where, term in consistency.glossary_mismatches(course.questions, terms):
+        places.setdefault(f"{term.en!r} → {term.zh!r}", []).append(f"{question.id}.{where}")
+    for term, where in sorted(places.items(), key=lambda item: -len(item[1])):
+        more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+        warn(None, "", f"glossary term {term}: the Chinese uses another rendering in {', '.join(where[:3])}{more}", file=GLOSSARY_NAME)
 
 
 def correct_positions(questions: list[Question]) -> Counter:
