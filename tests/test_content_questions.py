@@ -119,7 +119,8 @@ def single(index: int, correct_at: int) -> dict:
         "explanation": {"en": "e", "zh": "解"},
         "references": [{"title": "t", "url": "https://example.org"}],
         "choices": [
-            {"text": {"en": f"option {k}", "zh": f"选项 {k}"}, "correct": k == correct_at, "why": {"en": "w", "zh": "因"}}
+            # distinct wording per question, so the near-duplicate check leaves them alone
+            {"text": {"en": f"option {index} {k}", "zh": f"选项 {index} {k}"}, "correct": k == correct_at, "why": {"en": "w", "zh": "因"}}
             for k in range(4)
         ],
     }
