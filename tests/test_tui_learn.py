@@ -176,7 +176,7 @@ class TestEverywhere:
         async with app.run_test() as pilot:
             for _ in range(600):
                 await pilot.pause(0.05)
-                if type(app.screen).__name__ == "ErrorScreen":
+                if type(app.screen).__name__ == "ErrorScreen" and app.screen.query("#error-message"):
                     break
             assert type(app.screen).__name__ == "ErrorScreen"
             assert "is not a SQLite database" in str(app.screen.query_one("#error-message", Static).render())
