@@ -12,6 +12,7 @@ too. Goal: <= 20 ms per frame at 1,000,000 points.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import statistics
 import sys
 import time
@@ -62,7 +63,41 @@ def main() -> int:
         print(f"{n:>10,} {frame:18.2f} {smooth:18.2f}")
     print(f"1M vs 1k frame time ratio: {big[0] / small[0]:.1f}x; 1M frame {big[0]:.2f} ms (goal <= 20 ms) -> "
           f"{'OK' if big[0] <= 20 else 'OVER'}")
+    widget = asyncio.run(widget_frames(args.repeats))
+    print(f"\nWhole chart widget frame (reduce raw + smoothed, braille drawing, axes) at 100x30, live run growing by 500 points a poll:")
+    for n, ms in widget.items():
+        print(f"{n:>10,} {ms:18.2f} ms")
+    print(f"1M vs 1k widget frame ratio: {widget[1_000_000] / widget[1_000]:.1f}x; 1M frame {widget[1_000_000]:.2f} ms (goal <= 20 ms)")
     return 0
+
+
+async def widget_frames(repeats: int) -> dict[int, float]:
+    """Median time of LineChart.render() while the series grows, as on a live run's poll."""
+    from textual.app import App
+
+    from pathway.tui.widgets.line_chart import ChartSeries, LineChart
+
+    class Host(App):
+        def compose(self):
+            yield LineChart()
+
+    out = {}
+    async with Host().run_test(size=(100, 30)) as pilot:
+        chart = pilot.app.query_one(LineChart)
+        for n in (1_000, 1_000_000):
+            steps, raw = series(n + 500 * repeats)
+            curve = ChartSeries("train/loss", steps[:n], steps[:n], raw[:n])
+            chart.set_series([curve])
+            chart.render()  # the first frame smooths everything once
+            times = []
+            for i in range(1, repeats + 1):
+                end = n + 500 * i
+                curve.extend(steps[:end], steps[:end], raw[:end])
+                t0 = time.perf_counter()
+                chart.render()
+                times.append(time.perf_counter() - t0)
+            out[n] = statistics.median(times) * 1000
+    return out
 
 
 if __name__ == "__main__":

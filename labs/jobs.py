@@ -44,6 +44,7 @@ from pathway.labs.queries import (  # re-exported: one import for the UI
     log_path,
     metrics_since,
     progress,
+    recent_values,
     running_runs,
     tail_log,
     wait_for,

@@ -101,6 +101,19 @@ def metrics_since(
         return [MetricPoint(*row) for row in conn.execute(stmt)]
 
 
+def recent_values(engine: Engine, run_id: int, name: str, limit: int = 200) -> list[float]:
+    """The last `limit` values of one metric, oldest first: enough for a sparkline, cheap on huge runs."""
+    m = Metric.__table__.c
+    stmt = (
+        sa.select(m.value)
+        .where(m.run_id == run_id, m.name == name)
+        .order_by(m.step.desc(), m.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as conn:
+        return [row[0] for row in conn.execute(stmt)][::-1]
+
+
 def latest_metrics(engine: Engine, run_id: int, names: Iterable[str] | None = None) -> dict[str, MetricPoint]:
     """The newest row of each metric name (of `names`, or of every name the run has)."""
     m = Metric.__table__.c

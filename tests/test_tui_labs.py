@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import os
 from datetime import timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlmodel import Session
 from textual.widgets import DataTable, Static
@@ -30,6 +32,8 @@ def add_run(home: Path, *, steps: int = 200, status: str = "succeeded", spike_at
             finished_at=started + timedelta(seconds=steps / 10), run_dir=str(home / "runs" / "x"),
             step=steps, total_steps=steps, device="cpu",
         )
+        if status == "running":  # alive as far as reconcile can tell: this test process stands in for the runner
+            run.pid, run.pid_create_time, run.heartbeat_at = os.getpid(), psutil.Process().create_time(), utcnow()
         session.add(run)
         session.commit()
         run_id = run.id
@@ -147,3 +151,17 @@ def test_dashboard_snapshot_with_fake_gpu(snap_compare, home: Path, content_dir:
         await pilot.pause(1.0)
 
     assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=(100, 30), run_before=show)
+
+
+async def test_home_shows_a_running_lab_with_its_sparkline(home: Path, content_dir: Path) -> None:
+    add_run(home, status="running")
+    app = make_app(home=home, content_dir=content_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_ready(pilot)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            text = str(app.screen.query_one("#labs", Static).render())
+            if "running" in text and "#" in text:
+                break
+        assert "1 running" in text and "mlp-digits" in text
+        assert any(bar in text for bar in "▁▂▃▄▅▆▇█")

@@ -53,7 +53,7 @@ class HomeScreen(ModeScreen):
         engine = self.data.engine
         lines = []
         for run in jobs.running_runs(engine)[:3]:
-            losses = [row.value for row in jobs.metrics_since(engine, run.id, names=["train/loss"])]
+            losses = jobs.recent_values(engine, run.id, "train/loss", limit=240)
             progress = jobs.progress(engine, run)
             done = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
             last = f" loss {losses[-1]:.3g}" if losses else ""

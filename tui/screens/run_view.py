@@ -215,12 +215,13 @@ class RunScreen(Screen):
                 color = PALETTE[(index if self.comparing else offset) % len(PALETTE)]
                 series.append(ChartSeries(label, arrays.steps, data.seconds(name), arrays.values, color))
         chart = self.query_one(LineChart)
-        # keep the cached smoothing of series that did not grow
+        # keep each curve's smoothing state: a live run only smooths its new points
         old = {s.label: s for s in chart.series}
-        for s in series:
+        for index, s in enumerate(series):
             previous = old.get(s.label)
-            if previous is not None and len(previous.values) == len(s.values):
-                s.smoothed, s.smoothed_weight = previous.smoothed, previous.smoothed_weight
+            if previous is not None and len(previous.values) <= len(s.values):
+                previous.extend(s.steps, s.seconds, s.values)
+                series[index] = previous
         chart.x_label = self.chart_x_label
         chart.set_series(series)
 

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from pathway.labs.curves import DEFAULT_SMOOTHING, ema_smooth_array, reduce_columns
+from pathway.labs.curves import DEFAULT_SMOOTHING, EmaSmoother, ema_smooth_array, reduce_columns
 from pathway.tui.widgets.braille import BrailleCanvas
 
 Y_LABEL_WIDTH = 8
@@ -31,13 +31,36 @@ class ChartSeries:
     values: np.ndarray
     color: str = PALETTE[0]
     smoothed: np.ndarray | None = field(default=None, repr=False)
-    smoothed_weight: float | None = field(default=None, repr=False)
+    smoother: EmaSmoother | None = field(default=None, repr=False)
+
+    def extend(self, steps: np.ndarray, seconds: np.ndarray, values: np.ndarray) -> None:
+        """Take the grown arrays of a live run; smoothing then only visits the new points."""
+        self.steps, self.seconds, self.values = steps, seconds, values
 
     def smooth(self, weight: float) -> np.ndarray:
-        if self.smoothed is None or self.smoothed_weight != weight or len(self.smoothed) != len(self.values):
-            self.smoothed = ema_smooth_array(self.values, weight)
-            self.smoothed_weight = weight
+        done = 0 if self.smoothed is None else len(self.smoothed)
+        if self.smoother is None or self.smoother.weight != weight or done > len(self.values):
+            self.smoothed = ema_smooth_array(self.values, weight)  # vectorised: fast even for 1M points
+            self.smoother = smoother_after(self.values, self.smoothed, weight)
+        elif done < len(self.values):
+            fresh = self.smoother.extend(self.values[done:])
+            self.smoothed = np.concatenate([self.smoothed, fresh])
         return self.smoothed
+
+
+def smoother_after(values: np.ndarray, smoothed: np.ndarray, weight: float) -> EmaSmoother:
+    """An EmaSmoother in the state it would have after being fed `values` (whose smoothing is `smoothed`)."""
+    smoother = EmaSmoother(weight)
+    finite = np.isfinite(values)
+    smoother.n = int(finite.sum())
+    if len(values):
+        smoother._first = float(values[0])
+        smoother._constant = bool(np.all(values == values[0]))
+    if smoother.n:
+        # shown = last / (1 - w**n) at the last finite point: undo the debiasing to get the running state
+        last_shown = float(smoothed[np.nonzero(finite)[0][-1]])
+        smoother.last = last_shown * (1.0 - weight**smoother.n)
+    return smoother
 
 
 def format_number(value: float) -> str:
