@@ -48,6 +48,11 @@ class Diverged(Exception):
         self.name, self.value, self.step = name, value, step
 
 
+def _recorded_step(engine: Engine, run_id: int) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(Run.step).where(Run.id == run_id)).scalar() or 0
+
+
 class Reporter:
     """Collects a run's metrics and writes them in the background. One per runner process.
 
@@ -57,8 +62,14 @@ class Reporter:
       checkpoint_path, run_dir, device
     """
 
-    def __init__(self, engine: Engine, run_id: int, run_dir: Path, *, resuming: bool = False, device: str = "cpu", rank: int = 0) -> None:
+    def __init__(
+        self, engine: Engine, run_id: int, run_dir: Path, *, resuming: bool = False, device: str = "cpu", rank: int = 0,
+        heartbeat: bool = True,
+    ) -> None:
+        """`heartbeat=False` for a distributed lab's ranks: they add metric rows (with their `rank`) but leave the
+        run row (heartbeat, step, status) to the runner, so a rank orphaned by a dead runner cannot revive the run."""
         self.engine = engine
+        self.heartbeat = heartbeat
         self.run_id = run_id
         self.run_dir = Path(run_dir)
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
@@ -66,7 +77,9 @@ class Reporter:
         self.device = device
         self.rank = rank
         self.should_stop = False
-        self.last_step = 0
+        # A resumed run keeps its step until the lab rewinds to its checkpoint: a heartbeat
+        # written before that must not report step 0 (a stop right after resume would lose it).
+        self.last_step = _recorded_step(engine, run_id) if resuming else 0
         self._queue: deque[tuple[int, float, str, float]] = deque()  # (step, t, name, value)
         self._retry: list[dict] = []  # rows of a write that failed, written first next time
         self._wake = threading.Event()
@@ -135,9 +148,11 @@ class Reporter:
         if self._thread is not None:
             self._thread.join(timeout=60)
         deadline = time.time() + 30
-        while (self._queue or self._retry) and time.time() < deadline:
-            if not self.flush():
-                time.sleep(0.2)
+        self._last_heartbeat = float("-inf")  # one last beat even without rows: the run's final step is exact
+        while time.time() < deadline:
+            if self.flush() and not (self._queue or self._retry):
+                break
+            time.sleep(0.2)
 
     # --- the writer ------------------------------------------------------------
 
@@ -160,25 +175,26 @@ class Reporter:
             step, t, name, value = queue.popleft()
             rows.append({"run_id": self.run_id, "step": step, "t": t, "name": name, "value": value, "rank": self.rank})
         now = time.time()
-        if not rows and now - self._last_heartbeat < HEARTBEAT_INTERVAL_S:
+        if not rows and (not self.heartbeat or now - self._last_heartbeat < HEARTBEAT_INTERVAL_S):
             return True
         revived = Run.status == "interrupted"
         try:
             with self.engine.begin() as conn:
                 if rows:
                     conn.execute(sa.insert(Metric.__table__), rows)
-                conn.execute(
-                    sa.update(Run.__table__)
-                    .where(Run.id == self.run_id)
-                    .values(
-                        heartbeat_at=utcnow(),
-                        step=max(self.last_step, 0),
-                        # a run marked interrupted while this process was suspended is alive after all
-                        status=sa.case((revived, "running"), else_=Run.status),
-                        error=sa.case((revived, sa.null()), else_=Run.error),
-                        finished_at=sa.case((revived, sa.null()), else_=Run.finished_at),
+                if self.heartbeat:
+                    conn.execute(
+                        sa.update(Run.__table__)
+                        .where(Run.id == self.run_id)
+                        .values(
+                            heartbeat_at=utcnow(),
+                            step=max(self.last_step, 0),
+                            # a run marked interrupted while this process was suspended is alive after all
+                            status=sa.case((revived, "running"), else_=Run.status),
+                            error=sa.case((revived, sa.null()), else_=Run.error),
+                            finished_at=sa.case((revived, sa.null()), else_=Run.finished_at),
+                        )
                     )
-                )
         except sa.exc.OperationalError as exc:  # locked or busy beyond busy_timeout: keep the rows, retry
             self._retry = rows
             self.write_errors += 1

@@ -60,3 +60,20 @@ def is_cuda_oom(exc: BaseException) -> bool:
     """True for CUDA out-of-memory, whichever way this torch version raises it."""
     oom_type = getattr(torch.cuda, "OutOfMemoryError", None)
     return (oom_type is not None and isinstance(exc, oom_type)) or "CUDA out of memory" in str(exc)
+
+
+def has_fast_bf16(device: torch.device) -> bool:
+    """True where bf16 matmuls run natively: CUDA with bf16 support, or a CPU with AVX512-BF16 or AMX.
+
+    Elsewhere torch still computes in bf16 but emulates it, usually slower than fp32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            flags = next((line for line in fh if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: assume no, fp32 is never wrong
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
