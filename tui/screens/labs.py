@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -18,6 +19,14 @@ from pathway.tui.screens.run_view import ACTIVE, RunScreen, format_duration, pro
 
 POLL_SECONDS = 1.0
 STATUS_FILTERS = [None, "running", "succeeded", "failed", "stopped", "diverged", "interrupted"]
+
+
+def lab_line(lab) -> Text:
+    """One catalog line that never wraps: id, then as much of the title as fits."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{lab.id:<17}", style="bold")
+    line.append(lab.title)
+    return line
 
 
 class LabsScreen(ModeScreen):
@@ -50,7 +59,7 @@ class LabsScreen(ModeScreen):
 
         yield from self.compose_tabs()
         with Vertical(id="labs-body"):
-            yield OptionList(*[Option(f"{lab.title}  [dim]{lab.id}[/]", id=lab.id) for lab in catalog.all_labs()], id="lab-list")
+            yield OptionList(*[Option(lab_line(lab), id=lab.id) for lab in catalog.all_labs()], id="lab-list")
             yield Static("", id="lab-about")
             yield Static("", id="runs-title")
             yield DataTable(id="runs-table", cursor_type="row", zebra_stripes=True)

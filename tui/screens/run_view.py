@@ -152,7 +152,9 @@ class RunScreen(Screen):
         sample_pane = self.query_one("#sample-pane", Static)
         sample_pane.display = bool(message.sample) and not self.comparing
         if message.sample:
-            sample_pane.update(escape(message.sample.strip()[-400:]))
+            sample_pane.update(escape(message.sample.strip()[-1200:]))
+        # A small terminal has room for one text pane under the chart: the lab's sample wins.
+        self.query_one("#log-pane").display = not self.comparing and not (sample_pane.display and self.size.height < 32)
         if not self.comparing:
             keep = 3 if self.size.height < 32 else 6  # the chart gets the room on small terminals
             lines = message.log.rstrip().splitlines()[-keep:]
@@ -168,11 +170,13 @@ class RunScreen(Screen):
             total = f"/{progress.total_steps}" if progress.total_steps else ""
             pct = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
             acc = data.latest("eval/acc")
-            loss = data.latest("train/loss")
+            names = self.chart_names(data, run.lab)
+            loss_name = "train/loss" if data.get("train/loss") is not None else (names[0] if names else "train/loss")
+            loss = data.latest(loss_name)
             speed = data.latest("train/samples_per_s") or data.latest("train/tokens_per_s")
             details = [f"step {progress.step}{total}{pct}"]
             if loss is not None:
-                details.append(f"loss {loss:.4g}")
+                details.append(f"{'loss' if loss_name == 'train/loss' else loss_name} {loss:.4g}")
             if acc is not None:
                 details.append(f"acc {acc:.1%}")
             if speed is not None:
