@@ -19,6 +19,9 @@ cut from the course's lessons, goes through every variant:
 - sentence-transformers `encode()` at the same batch size and dtype: the anchor
   for speed and the reference for the embeddings.
 
+Then the generation side (`decode_opt`): a small decoder with and without its
+KV cache, at each batch size, and with int8 weights.
+
 Metrics are reported with step = batch size, so the dashboard's chart is over
 batch size: throughput and per-batch latency (p50/p95) of the fixed pipeline
 with and without length sorting, then the comparison at `batch_size`.
@@ -255,6 +258,9 @@ def train(config: Config, report) -> dict[str, float]:
         torch.set_num_threads(config.threads)
     device = pick_device(config.device)
     path = model_path()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # "Loading weights" bars would fill the run log
     sentences = lesson_sentences(config.sentences, config.seed)
     slow = length_strata(sentences, config.slow_sentences)
     lengths = sorted(len(s) for s in sentences)
@@ -363,4 +369,12 @@ def train(config: Config, report) -> dict[str, float]:
     if "compare/fixed_vs_st" in metrics:
         summary += f", {metrics['compare/fixed_vs_st']:.2f}x sentence-transformers encode()"
     report.log_text(summary)
-    return {**metrics, **checks, "compare/naive_sentences_per_s": median["naive"]}
+    final = {**metrics, **checks, "compare/naive_sentences_per_s": median["naive"]}
+
+    # --- the generation side: KV cache, batch size, int8 weights (week 18) ---------------------------
+    if config.decode and not report.should_stop:
+        from pathway.labs import decode_opt
+
+        sizes = sorted({int(s) for s in config.batch_sizes.split(",")})
+        final.update(decode_opt.run(report, sizes, config.decode_tokens, seed=config.seed, device=device))
+    return final
