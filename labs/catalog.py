@@ -4,7 +4,7 @@ Importing this module never imports torch (the TUI reads it). The lab code
 itself is named by a dotted module path and imported only by the runner.
 
     >>> [lab.id for lab in all_labs()]
-    ['mlp-digits']
+    ['mlp-digits', 'char-transformer', 'cifar-cnn', 'ddp', 'mixed-precision', 'inference-opt']
     >>> overrides = parse_set("mlp-digits", ["lr=0.01"])   # --set, validated
     >>> build_config("mlp-digits", overrides, cuda=False).lr
     0.01
