@@ -341,8 +341,9 @@ class InferenceOptConfig:
     seed: int = knob(0, lo=0, hi=2**31 - 1, help="which sentences are picked")
     device: str = knob("auto", pattern=DEVICE_PATTERN, hint="auto, cpu, mps, cuda or cuda:N", help="auto = CUDA, else MPS, else CPU")
     threads: int = knob(
-        1, lo=0, hi=1024,
-        help="CPU threads for torch; 0 = torch's choice. Every variant runs with the same count, so the ratios are fair",
+        0, lo=0, hi=1024,
+        help="CPU threads for torch; 0 = torch's choice (one per core). Every variant runs with the same count, so the "
+        "ratios are fair; batching is what lets the extra cores help (one sentence is too small a matrix to split)",
     )
 
     def check(self) -> None:
