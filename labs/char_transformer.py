@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from pathway.labs.configs import CharTransformerConfig as Config  # pure Python, so the TUI form can read it
 from pathway.labs.text_corpus import BPETokenizer, CharTokenizer, load_corpus
-from pathway.labs.torchkit import has_fast_bf16, load_checkpoint, pick_device, save_checkpoint
+from pathway.labs.torchkit import has_fast_bf16, Checkpoint, pick_device
 
 __all__ = ["Config", "MultiHeadAttention", "GPT", "build_model", "train"]
 
@@ -253,23 +253,8 @@ def train(config: Config, report) -> dict[str, float]:
     prompt = tok.encode(config.prompt) if config.prompt else tok.encode("\n")
 
     # --- resume: continue the step count from the last checkpoint ------------------------
-    step = 0
-    state = load_checkpoint(report.checkpoint_path, device) if report.resuming else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        batch_gen.set_state(state["batch_gen"])
-        step = state["step"]
-        report.log_text(f"resumed from checkpoint at step {step}")
-    if report.resuming:
-        report.rewind_to(step)
-    report.set_total_steps(config.steps)
-
-    def checkpoint() -> None:
-        save_checkpoint(report.checkpoint_path, {
-            "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "batch_gen": batch_gen.get_state(), "config": vars(config),
-        })
+    ckpt = Checkpoint(report, device, model=model, optimizer=optimizer, batch_gen=batch_gen)
+    step = ckpt.resume(config.steps)
 
     def eval_and_sample() -> tuple[float, float]:
         with autocast:
@@ -317,10 +302,10 @@ def train(config: Config, report) -> dict[str, float]:
         if step % config.eval_interval == 0 and step < config.steps:
             eval_and_sample()
         if step % config.ckpt_interval == 0:
-            checkpoint()
+            ckpt.save(step, config=vars(config))
 
     # --- stop or finish: save, then a last evaluation -------------------------------------
-    checkpoint()
+    ckpt.save(step, config=vars(config))
     loss, per_char = eval_and_sample()
     wall = time.perf_counter() - t_start
     report.log_text(f"done in {wall:.0f} s: held-out stdlib loss {per_char:.3f} nats/char ({per_char / math.log(2):.2f} bits/char)")

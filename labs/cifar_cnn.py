@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from pathway.labs.cifar_data import CifarData, ensure_generated, load_cifar
 from pathway.labs.configs import CifarCNNConfig as Config  # pure Python, so the TUI form can read it
-from pathway.labs.torchkit import load_checkpoint, pick_device, save_checkpoint
+from pathway.labs.torchkit import Checkpoint, pick_device
 
 __all__ = ["Config", "BasicBlock", "ResNet", "augment", "confusion_matrix", "train"]
 
@@ -225,23 +225,8 @@ def train(config: Config, report) -> dict[str, float]:
                     f"augment={'crop pad %d + flip' % config.crop_pad if config.augment else 'off'}")
 
     # --- resume: continue the step count from the last checkpoint --------------------------------------
-    step = 0
-    state = load_checkpoint(report.checkpoint_path, device) if report.resuming else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        batch_gen.set_state(state["batch_gen"].cpu())
-        step = state["step"]
-        report.log_text(f"resumed from checkpoint at step {step}")
-    if report.resuming:
-        report.rewind_to(step)
-    report.set_total_steps(config.steps)
-
-    def checkpoint() -> None:
-        save_checkpoint(report.checkpoint_path, {
-            "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "batch_gen": batch_gen.get_state(), "config": vars(config),
-        })
+    ckpt = Checkpoint(report, device, model=model, optimizer=optimizer, batch_gen=batch_gen)
+    step = ckpt.resume(config.steps)
 
     # --- the loop ------------------------------------------------------------------------------
     model.train()
@@ -283,10 +268,10 @@ def train(config: Config, report) -> dict[str, float]:
             write_sample(report.run_dir, f"confusion matrix at step {step} ({'generated shapes' if data.generated else 'CIFAR-10'}), eval acc {eval_acc:.1%}", cm, data.classes)
             t_mark = time.perf_counter()  # the evaluation is not training throughput
         if step % config.ckpt_interval == 0:
-            checkpoint()
+            ckpt.save(step, config=vars(config))
 
     # --- stop or finish: save, then the final evaluation and error analysis --------------------------
-    checkpoint()
+    ckpt.save(step, config=vars(config))
     eval_loss, eval_acc, cm = evaluate(model, dd, n_classes)
     title = f"confusion matrix at step {step} ({'generated shapes' if data.generated else 'CIFAR-10'}), eval acc {eval_acc:.1%}"
     write_sample(report.run_dir, title, cm, data.classes)

@@ -47,7 +47,7 @@ from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from pathway.errors import PathwayError
 from pathway.labs.configs import MixedPrecisionConfig as Config  # pure Python, so the TUI form can read it
-from pathway.labs.torchkit import load_checkpoint, pick_device, save_checkpoint
+from pathway.labs.torchkit import Checkpoint, pick_device
 
 __all__ = ["Config", "Block", "ResidualMLP", "variant_names", "train"]
 
@@ -134,6 +134,23 @@ class Variant:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
         self.skipped, self.time_s, self.steps_timed, self.peak_mb = state["skipped"], state["time_s"], state["steps_timed"], state["peak_mb"]
+
+
+class AllVariants:
+    """The variants as one checkpoint part; a checkpoint made with other variants is refused, not half loaded."""
+
+    def __init__(self, variants: list[Variant]) -> None:
+        self.variants = variants
+
+    def state_dict(self) -> list[dict]:
+        return [{"name": v.name, "state": v.state()} for v in self.variants]
+
+    def load_state_dict(self, saved: list[dict]) -> None:
+        names, saved_names = [v.name for v in self.variants], [entry["name"] for entry in saved]
+        if saved_names != names:
+            raise PathwayError(f"the checkpoint holds variants {saved_names}, this run asks for {names}; start a new run to change variants.")
+        for v, entry in zip(self.variants, saved):
+            v.load(entry["state"])
 
 
 def variant_names(config: Config, device: torch.device) -> list[str]:
@@ -263,26 +280,8 @@ def train(config: Config, report) -> dict[str, float]:
         for v in variants))
 
     # --- resume -------------------------------------------------------------------------------------
-    step = 0
-    state = load_checkpoint(report.checkpoint_path, device) if report.resuming else None
-    if state is not None:
-        if [v["name"] for v in state["variants"]] != names:
-            raise PathwayError(f"the checkpoint holds variants {[v['name'] for v in state['variants']]}, this run asks for {names}; "
-                               "start a new run to change variants.")
-        for v, saved in zip(variants, state["variants"]):
-            v.load(saved["state"])
-        batch_gen.set_state(state["batch_gen"].cpu())
-        step = state["step"]
-        report.log_text(f"resumed from checkpoint at step {step}")
-    if report.resuming:
-        report.rewind_to(step)
-    report.set_total_steps(config.steps)
-
-    def checkpoint() -> None:
-        save_checkpoint(report.checkpoint_path, {
-            "step": step, "batch_gen": batch_gen.get_state(), "config": vars(config),
-            "variants": [{"name": v.name, "state": v.state()} for v in variants],
-        })
+    ckpt = Checkpoint(report, device, batch_gen=batch_gen, variants=AllVariants(variants))
+    step = ckpt.resume(config.steps)
 
     # --- the loop: every variant takes one step on the same batch, in turn -----------------------------------
     on_cuda = device.type == "cuda"
@@ -333,10 +332,10 @@ def train(config: Config, report) -> dict[str, float]:
                     f"{v.name} loss {v.loss:.4f} {metrics[f'{v.name}/samples_per_s']:,.0f}/s" for v in variants))
                 _write_table(report.run_dir, step, variants, config)
         if step % config.ckpt_interval == 0:
-            checkpoint()
+            ckpt.save(step, config=vars(config))
 
     # --- the verdict -----------------------------------------------------------------------------------
-    checkpoint()
+    ckpt.save(step, config=vars(config))
     final: dict[str, float] = {"step": step, "parameters": n_params}
     for v in variants:
         v.loss = forward_loss(v, x_all[probe], y_all[probe], device).item() if math.isnan(v.loss) else v.loss

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 
 from pathway.labs.configs import MLPDigitsConfig as Config  # pure Python, so the TUI form can read it
-from pathway.labs.torchkit import load_checkpoint, pick_device, save_checkpoint
+from pathway.labs.torchkit import Checkpoint, pick_device
 
 __all__ = ["Config", "SimpleNN", "load_data", "train"]
 
@@ -102,23 +102,8 @@ def train(config: Config, report) -> dict[str, float]:
     batch_gen = torch.Generator(device=device).manual_seed(config.seed)  # batch order, saved in checkpoints
 
     # --- resume: continue the step count from the last checkpoint ----------------------
-    step = 0
-    state = load_checkpoint(report.checkpoint_path, device) if report.resuming else None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        batch_gen.set_state(state["batch_gen"].cpu())
-        step = state["step"]
-        report.log_text(f"resumed from checkpoint at step {step}")
-    if report.resuming:
-        report.rewind_to(step)  # rows logged after the checkpoint are redone, not duplicated
-    report.set_total_steps(config.steps)
-
-    def checkpoint() -> None:
-        save_checkpoint(report.checkpoint_path, {
-            "step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "batch_gen": batch_gen.get_state(), "config": vars(config),
-        })
+    ckpt = Checkpoint(report, device, model=model, optimizer=optimizer, batch_gen=batch_gen)
+    step = ckpt.resume(config.steps)
 
     # --- the loop ----------------------------------------------------------------------
     model.train()
@@ -151,10 +136,10 @@ def train(config: Config, report) -> dict[str, float]:
             report.step(step, **{"eval/loss": eval_loss, "eval/acc": eval_acc})
             report.log_text(f"step {step}/{config.steps}: train loss {loss.item():.4f}, eval loss {eval_loss:.4f}, acc {eval_acc:.2%}")
         if step % config.ckpt_interval == 0:
-            checkpoint()
+            ckpt.save(step, config=vars(config))
 
     # --- stop or finish: save, then a last evaluation -------------------------------------
-    checkpoint()
+    ckpt.save(step, config=vars(config))
     eval_loss, eval_acc = evaluate(model, x_te, y_te, loss_fn)
     if report.should_stop:
         report.log_text(f"stopped at step {step}; checkpoint saved, `pathway lab resume` continues from here")

@@ -1,4 +1,4 @@
-"""The few torch helpers every lab shares: pick a device, save and load checkpoints, spot CUDA OOM.
+"""The few torch helpers every lab shares: pick a device, save, load and resume checkpoints, spot CUDA OOM.
 
 Imported by lab modules and the runner only (it imports torch).
 """
@@ -54,6 +54,42 @@ def load_checkpoint(path: Path, device: torch.device) -> dict[str, Any] | None:
     if not path.exists():
         return None
     return torch.load(path, map_location=device, weights_only=False)  # our own file: holds RNG states
+
+
+class Checkpoint:
+    """A lab's loop state by name (modules, optimizers, scalers, generators) plus the step, saved and resumed.
+
+        ckpt = Checkpoint(report, device, model=model, optimizer=optimizer, batch_gen=batch_gen)
+        step = ckpt.resume(config.steps)           # 0, or the saved step when `pathway lab resume` restarted the run
+        ...
+        ckpt.save(step, config=vars(config))      # extra keys are stored as they are
+
+    A part is anything with state_dict()/load_state_dict(), or a torch.Generator.
+    """
+
+    def __init__(self, report, device: torch.device, **parts: Any) -> None:
+        self.report, self.device, self.parts = report, device, parts
+
+    def resume(self, total_steps: int) -> int:
+        step = 0
+        state = load_checkpoint(self.report.checkpoint_path, self.device) if self.report.resuming else None
+        if state is not None:
+            for name, part in self.parts.items():
+                if isinstance(part, torch.Generator):
+                    part.set_state(state[name].cpu())  # map_location moved the RNG state; generators want it on the CPU
+                else:
+                    part.load_state_dict(state[name])
+            step = state["step"]
+            self.report.log_text(f"resumed from checkpoint at step {step}")
+        if self.report.resuming:
+            self.report.rewind_to(step)  # rows logged after the checkpoint are redone, not duplicated
+        self.report.set_total_steps(total_steps)
+        return step
+
+    def save(self, step: int, **extra: Any) -> None:
+        parts = {name: part.get_state() if isinstance(part, torch.Generator) else part.state_dict()
+                 for name, part in self.parts.items()}
+        save_checkpoint(self.report.checkpoint_path, {"step": step, **extra, **parts})
 
 
 def is_cuda_oom(exc: BaseException) -> bool:
