@@ -13,7 +13,7 @@ from pathway.tui import app as app_module
 from pathway.tui.app import PathwayApp
 from pathway.tui.screens.progress import ProgressScreen
 from pathway.tui.screens.quiz import QuizScreen
-from tui_helpers import wait_ready
+from tui_helpers import open_mode
 
 CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"
 # Drill shows the fixture bank in file order: this many skips reach each type.
@@ -33,9 +33,7 @@ def quiz_app(home: Path) -> QuizApp:
 
 def test_chooser(snap_compare, home: Path) -> None:
     async def open_quiz(pilot) -> None:
-        await wait_ready(pilot)
-        await pilot.press("f4")
-        await pilot.pause(0.3)
+        await open_mode(pilot, "f4")
 
     assert snap_compare(quiz_app(home), terminal_size=(80, 24), run_before=open_quiz)
 
@@ -43,9 +41,7 @@ def test_chooser(snap_compare, home: Path) -> None:
 @pytest.mark.parametrize("kind", list(SKIPS))
 def test_question_card(snap_compare, home: Path, kind: str) -> None:
     async def show(pilot) -> None:
-        await wait_ready(pilot)
-        await pilot.press("f4")
-        await pilot.pause(0.2)
+        await open_mode(pilot, "f4", settle=0.2)
         await pilot.press("down", "enter")  # Drill
         await pilot.pause(0.2)
         for _ in range(SKIPS[kind]):

@@ -15,7 +15,7 @@ from pathway.tui.app import PathwayApp
 from pathway.tui.screens.progress import ProgressScreen
 from pathway.tui.screens.quiz import QuizScreen
 from pathway.tui.widgets.question_card import QuestionCard
-from tui_helpers import wait_ready
+from tui_helpers import open_mode, wait_ready
 
 CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"
 
@@ -40,9 +40,7 @@ def logs(home: Path) -> list[ReviewLog]:
 
 
 async def open_quiz(pilot) -> QuizScreen:
-    await wait_ready(pilot)
-    await pilot.press("f4")
-    await pilot.pause(0.2)
+    await open_mode(pilot, "f4", settle=0.2)
     assert isinstance(pilot.app.screen, QuizScreen)
     return pilot.app.screen
 
@@ -240,9 +238,7 @@ class TestProgress:
         engine.dispose()
         app = quiz_app(home)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f6")
-            await pilot.pause(0.5)
+            await open_mode(pilot, "f6", settle=0.5)
             screen = app.screen
             assert "Streak 1 day" in str(screen.query_one("#progress-summary").render())
             mastery = str(screen.query_one("#progress-mastery").render())
@@ -282,9 +278,7 @@ class TestReset:
         engine.dispose()
         app = quiz_app(home)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f6")
-            await pilot.pause(0.5)
+            await open_mode(pilot, "f6", settle=0.5)
             await pilot.press("x")
             await pilot.pause(0.3)
             await pilot.press("down", "down", "enter")  # All, topic 1, topic 2

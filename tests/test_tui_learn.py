@@ -12,7 +12,7 @@ from pathway.db.models import Activity, Learner, LessonProgress
 from pathway.tui.app import make_app
 from pathway.tui.screens.learn import LearnScreen
 from pathway.tui.widgets.lesson_tree import LessonTree
-from tui_helpers import wait_ready
+from tui_helpers import open_mode, wait_ready
 
 
 class TestHome:
@@ -38,9 +38,7 @@ class TestLearn:
     async def test_tree_navigation_complete_and_resume_after_restart(self, home: Path, content_dir: Path) -> None:
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f3")
-            await pilot.pause(0.3)
+            await open_mode(pilot, "f3")
             screen = app.screen
             assert screen.lesson_id == "w01-arrays"
             tree = screen.query_one(LessonTree)
@@ -80,9 +78,7 @@ class TestLearn:
     async def test_next_previous_and_uncomplete(self, home: Path, content_dir: Path) -> None:
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f3")
-            await pilot.pause(0.3)
+            await open_mode(pilot, "f3")
             screen = app.screen
             await pilot.press("n", "n")
             await pilot.pause(0.3)
@@ -99,9 +95,7 @@ class TestLearn:
     async def test_copy_code_puts_the_lesson_code_on_the_clipboard(self, home: Path, content_dir: Path) -> None:
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test() as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f3")
-            await pilot.pause(0.3)
+            await open_mode(pilot, "f3")
             await pilot.press("y")
             assert "doubled = [v * 2 for v in values]" in app.clipboard
 
@@ -109,9 +103,7 @@ class TestLearn:
         monkeypatch.setenv("EDITOR", "true")
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test() as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f3")
-            await pilot.pause(0.3)
+            await open_mode(pilot, "f3")
             await pilot.press("e")
             await pilot.pause()
         assert "doubled" in (home / "scratch" / "w01-arrays.py").read_text()
@@ -190,9 +182,7 @@ class TestLanguage:
         (content_dir / "lessons" / "week01" / "arrays.zh.md").write_text("## 为什么重要\n\n数组比循环快。\n")
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f3")
-            await pilot.pause(0.3)
+            await open_mode(pilot, "f3")
             await pilot.press("ctrl+l")
             await pilot.pause(0.5)
             assert "数组比循环快" in app.screen.query_one("#lesson", Markdown).source
@@ -212,9 +202,7 @@ class TestCheckYourself:
 
         app = make_app(home=home)  # the shipped course: lessons and questions
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_ready(pilot)
-            await pilot.press("f3")
-            await pilot.pause(0.5)
+            await open_mode(pilot, "f3", settle=0.5)
             week = app.data.course.lesson(app.screen.lesson_id).meta.week
             await pilot.press("k")
             await pilot.pause(0.5)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pathway.tui.app import make_app
-from tui_helpers import wait_ready
+from tui_helpers import open_mode, wait_ready
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -26,8 +26,6 @@ def test_home(snap_compare, home: Path, content_dir: Path, size) -> None:
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_learn(snap_compare, home: Path, content_dir: Path, size) -> None:
     async def open_lesson(pilot) -> None:
-        await wait_ready(pilot)
-        await pilot.press("f3")
-        await pilot.pause(0.5)
+        await open_mode(pilot, "f3", settle=0.5)
 
     assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=size, run_before=open_lesson)

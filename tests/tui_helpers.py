@@ -12,3 +12,10 @@ async def wait_ready(pilot, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
         waited += 0.05
     await pilot.pause()
+
+
+async def open_mode(pilot, key: str, settle: float = 0.3) -> None:
+    """Wait for the data, press a mode key (f2 home … f6 progress) and give the mode's screen time to draw."""
+    await wait_ready(pilot)
+    await pilot.press(key)
+    await pilot.pause(settle)
