@@ -4,7 +4,7 @@ Importing this module never imports torch (the TUI reads it). The lab code
 itself is named by a dotted module path and imported only by the runner.
 
     >>> [lab.id for lab in all_labs()]
-    ['mlp-digits', 'char-transformer', 'cifar-cnn', 'ddp', 'mixed-precision', 'inference-opt']
+    ['mlp-digits', 'cifar-cnn', 'char-transformer', 'ddp', 'mixed-precision', 'inference-opt']
     >>> overrides = parse_set("mlp-digits", ["lr=0.01"])   # --set, validated
     >>> build_config("mlp-digits", overrides, cuda=False).lr
     0.01
@@ -69,25 +69,6 @@ LABS: dict[str, LabSpec] = {
             cuda_defaults={"batch_size": 256, "hidden": 1024, "lr": 2e-3},
         ),
         LabSpec(
-            id="char-transformer",
-            title="Transformer text generation: a small GPT on the lessons and the Python stdlib",
-            description=(
-                "The phase-2 project: a decoder-only Transformer (GPT-2 layout) with attention written out "
-                "((B, T, C) -> (B, T, H, d) -> (B, H, T, d), causal mask), trained character by character on "
-                "pathway's lessons and the Python standard library source, scored on held-out stdlib files. "
-                "Samples appear as it learns. --set backend=hf trains the same-size GPT2LMHeadModel; "
-                "--set tokenizer=bpe a byte-level BPE."
-            ),
-            lesson_ids=("w10-attention", "w12-lm-pretraining"),
-            config_cls=CharTransformerConfig,
-            module="pathway.labs.char_transformer",
-            expected_seconds={"cpu": 170, "cuda": 120},
-            # on a GPU: GPT-2-small-like width and a longer context cost little per step
-            cuda_defaults={"n_layer": 6, "n_head": 6, "n_embd": 384, "block_size": 256, "batch_size": 64, "steps": 5000,
-                           "lr": 1e-3, "dropout": 0.1, "eval_windows": 256, "threads": 0, "attention": "sdpa"},
-            chart_metrics=("train/loss", "eval/loss"),
-        ),
-        LabSpec(
             id="cifar-cnn",
             title="CIFAR-10 CNN: a small ResNet with batch norm and augmentation",
             description=(
@@ -106,6 +87,25 @@ LABS: dict[str, LabSpec] = {
             cuda_defaults={"width": 32, "blocks_per_stage": 2, "stem_pool": False, "batch_size": 256, "steps": 4000,
                            "crop_pad": 4, "lr": 3e-3, "eval_interval": 500, "ckpt_interval": 1000, "threads": 0},
             chart_metrics=("train/loss", "eval/loss", "eval/acc"),
+        ),
+        LabSpec(
+            id="char-transformer",
+            title="Transformer text generation: a small GPT on the lessons and the Python stdlib",
+            description=(
+                "The phase-2 project: a decoder-only Transformer (GPT-2 layout) with attention written out "
+                "((B, T, C) -> (B, T, H, d) -> (B, H, T, d), causal mask), trained character by character on "
+                "pathway's lessons and the Python standard library source, scored on held-out stdlib files. "
+                "Samples appear as it learns. --set backend=hf trains the same-size GPT2LMHeadModel; "
+                "--set tokenizer=bpe a byte-level BPE."
+            ),
+            lesson_ids=("w10-attention", "w12-lm-pretraining"),
+            config_cls=CharTransformerConfig,
+            module="pathway.labs.char_transformer",
+            expected_seconds={"cpu": 170, "cuda": 120},
+            # on a GPU: GPT-2-small-like width and a longer context cost little per step
+            cuda_defaults={"n_layer": 6, "n_head": 6, "n_embd": 384, "block_size": 256, "batch_size": 64, "steps": 5000,
+                           "lr": 1e-3, "dropout": 0.1, "eval_windows": 256, "threads": 0, "attention": "sdpa"},
+            chart_metrics=("train/loss", "eval/loss"),
         ),
         LabSpec(
             id="ddp",

@@ -92,7 +92,7 @@ class ProgressScreen(ModeScreen):
         course = self.data.course
         answers = sum(s.heatmap.values())
         self.query_one("#progress-summary", Static).update(
-            f"[b]Streak {s.streak} day{'' if s.streak == 1 else 's'}[/b] · {answers} answers this year · "
+            f"[b]Streak {s.streak} day{'' if s.streak == 1 else 's'}[/b] · {answers} answer{'' if answers == 1 else 's'} this year · "
             f"{s.due_now} due now · {s.scheduled}/{len(course.questions)} questions started"
         )
         lines = ["[b]Mastery by topic[/b]  [dim]coverage × (recall now + recent accuracy) / 2[/]"]
@@ -101,7 +101,7 @@ class ProgressScreen(ModeScreen):
             name = (found.slug if found else f"topic {topic}")[:16]
             accuracy = f"{m.accuracy:.0%}" if m.accuracy is not None else "–"
             lines.append(
-                f"{topic:>2} {name:<16} {bar(m.mastery)} {m.mastery:>4.0%}  "
+                f"{topic:>2} {name:<16} {bar(m.mastery, width=12)} {m.mastery:>4.0%}  "  # 12 wide: a row fits 80 columns
                 f"[dim]{m.seen}/{m.questions} seen · recall {m.retrievability:.0%} · right {accuracy}[/]"
             )
         if not s.mastery:

@@ -230,7 +230,7 @@ class QuizScreen(ModeScreen):
         else:
             target = self.queue[self.index] if self.index < len(self.queue) else None
         if target is None:
-            self.end_session()
+            self.end_session(finished=True)
             return
         self.show_card(self.course.question(target), feedback=self.mode != "mock")
 
@@ -262,7 +262,7 @@ class QuizScreen(ModeScreen):
         name = "Drill" if self.mode == "drill" else "Cram (schedule untouched)"
         bar.update(f"[b]{name}[/b] · question {self.index + 1} of {len(self.queue)} · {self.done} rated")
 
-    def end_session(self) -> None:
+    def end_session(self, finished: bool = False) -> None:
         done, mode = self.done, self.mode
         self.mode = None
         self.card = None
@@ -270,7 +270,8 @@ class QuizScreen(ModeScreen):
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-chooser"
         self.refresh_chooser()
         if mode is not None:
-            self.notify(f"{done} question(s) answered. Nothing left in this session.", timeout=4)
+            ending = "Nothing left in this session." if finished else "Every rating so far is saved."
+            self.notify(f"{done} question(s) answered. {ending}", timeout=4)
 
     # --- answering ------------------------------------------------------------------------
 
