@@ -57,7 +57,7 @@ def test_good_values_are_converted_and_only_the_given_keys_come_back():
 def test_gpu_defaults_apply_only_where_the_user_did_not_choose():
     cpu = catalog.build_config("mlp-digits", {}, cuda=False)
     gpu = catalog.build_config("mlp-digits", {"batch_size": 32}, cuda=True)
-    assert (cpu.batch_size, cpu.hidden) == (64, 256)
+    assert (cpu.batch_size, cpu.hidden) == (128, 256)
     assert (gpu.batch_size, gpu.hidden) == (32, 1024)
 
 
