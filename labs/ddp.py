@@ -55,7 +55,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 from torch.utils.data import DistributedSampler, TensorDataset
 
 from pathway.errors import PathwayError
-from pathway.labs import distkit, launch
+from pathway.labs import digits, distkit, launch
 from pathway.labs.configs import DDPConfig as Config  # pure Python, so the TUI form can read it
 from pathway.labs.configs import _cpu_cores, fsdp_needs_cuda, too_many_ranks
 
@@ -79,17 +79,9 @@ class MLP(nn.Module):
 
 def load_digits_split(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """scikit-learn's bundled 8x8 digits (no download): standardized float32, 80/20 split fixed by `seed`."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    x = digits.data.astype(np.float32) / 16.0
-    y = digits.target.astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_test = math.ceil(0.2 * len(x))
-    te, tr = order[:n_test], order[n_test:]
-    mean, std = x[tr].mean(axis=0), x[tr].std(axis=0) + 0.1
-    x = (x - mean) / std
-    return torch.from_numpy(x[tr]), torch.from_numpy(y[tr]), torch.from_numpy(x[te]), torch.from_numpy(y[te])
+    x_tr, y_tr, x_te, y_te = digits.split(seed, 0.2)
+    x_tr, x_te = digits.standardize(x_tr, x_te)
+    return torch.from_numpy(x_tr), torch.from_numpy(y_tr), torch.from_numpy(x_te), torch.from_numpy(y_te)
 
 
 # --- the launcher (runs in the runner process) --------------------------------------------------------

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from pathway.labs import digits
 from pathway.labs.configs import MLPDigitsConfig as Config  # pure Python, so the TUI form can read it
 from pathway.labs.torchkit import Checkpoint, pick_device
 
@@ -51,18 +52,10 @@ def load_data(config: Config) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
         y_tr = read_idx(files["train_labels"]).astype(np.int64)
         x_te = read_idx(files["test_images"]).reshape(-1, 28 * 28).astype(np.float32) / 255.0
         y_te = read_idx(files["test_labels"]).astype(np.int64)
-    else:
-        from sklearn.datasets import load_digits  # bundled with scikit-learn: 1797 images of 8x8
-
-        digits = load_digits()
-        x = digits.data.astype(np.float32) / 16.0  # pixel values are 0..16
-        y = digits.target.astype(np.int64)
-        order = np.random.default_rng(config.seed).permutation(len(x))  # the split depends on the seed only
-        n_test = math.ceil(config.test_fraction * len(x))  # 360 of 1797 at the default 0.2
-        x_te, y_te, x_tr, y_tr = x[order[:n_test]], y[order[:n_test]], x[order[n_test:]], y[order[n_test:]]
-    mean = x_tr.mean(axis=0)
-    std = x_tr.std(axis=0) + 0.1  # border pixels are almost always 0: +0.1 keeps them from being blown up
-    return (x_tr - mean) / std, y_tr, (x_te - mean) / std, y_te
+    else:  # scikit-learn's bundled 8x8 digits, 1797 of them
+        x_tr, y_tr, x_te, y_te = digits.split(config.seed, config.test_fraction)
+    x_tr, x_te = digits.standardize(x_tr, x_te)
+    return x_tr, y_tr, x_te, y_te
 
 
 @torch.no_grad()
