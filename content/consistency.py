@@ -1,7 +1,7 @@
 """Bank-wide consistency: near-duplicate questions and the glossary's translations.
 
     near_duplicates(questions)          -> [(similarity, first, second)]
-    glossary_problems(glossary_path)    -> problems in the glossary itself
+    load_glossary(glossary_path)        -> (terms, problems in the glossary itself)
     glossary_mismatches(questions, terms) -> [(question, field, term)] to review
 
 Near duplicates compare the words of a question's whole text (prompt, choices, model answer),
@@ -15,7 +15,7 @@ import itertools
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pathway.content.schema import Problem
 from pathway.content.yaml_text import YAMLError, safe_load, yaml_where
@@ -25,10 +25,26 @@ SHINGLE = 3
 
 
 class Term(BaseModel):
+    """One glossary entry. `zh` is the rendering for the sense the roadmap mostly means; `alt`
+    lists other accepted renderings (another sense of the English word, e.g. "recall" = 记住,
+    or an accepted variant). Chinese text using `zh`, any `alt` or the English word is fine."""
+
     model_config = ConfigDict(extra="forbid")
     en: str
     zh: str
+    alt: list[str] = Field(default_factory=list)
     note: str | None = None
+
+    @field_validator("alt")
+    @classmethod
+    def _no_blank_alt(cls, alt: list[str]) -> list[str]:
+        if any(not rendering.strip() for rendering in alt):
+            raise ValueError("an alt rendering is blank, which would accept every text")
+        return alt
+
+    def renderings(self) -> list[str]:
+        """Every accepted Chinese rendering: zh first, then alt."""
+        return [self.zh, *self.alt]
 
 
 class Glossary(BaseModel):
@@ -79,9 +95,26 @@ def load_glossary(path: Path) -> tuple[list[Term], list[Problem]]:
     for index, term in enumerate(glossary.terms):
         key = term.en.lower()
         if key in seen and seen[key] != term.zh:
-            problems.append(Problem(file=name, field=f"terms[{index}]", reason=f"{term.en!r} is translated twice: {seen[key]!r} and {term.zh!r}"))
+            problems.append(Problem(file=name, field=f"terms[{index}]", reason=f"{term.en!r} is translated twice: {seen[key]!r} and {term.zh!r} (keep one zh; another sense goes in alt)"))
+        elif key in seen:
+            problems.append(Problem(file=name, field=f"terms[{index}]", reason=f"{term.en!r} is listed twice; put other renderings in one entry's alt"))
         seen.setdefault(key, term.zh)
+        problems += _alt_problems(name, f"terms[{index}].alt", term)
     return glossary.terms, problems
+
+
+def _alt_problems(name: str, field: str, term: Term) -> list[Problem]:
+    """An alt must add a rendering: not repeat zh, the English word or another alt, and not be
+    part of zh (then every text using zh would pass through the alt, and more besides)."""
+    problems = []
+    seen = {term.zh, term.en.lower()}
+    for rendering in term.alt:
+        if rendering in seen or rendering.lower() in seen:
+            problems.append(Problem(file=name, field=field, reason=f"{term.en!r}: alt {rendering!r} repeats zh, the English word or another alt"))
+        elif rendering in term.zh:
+            problems.append(Problem(file=name, field=field, reason=f"{term.en!r}: alt {rendering!r} is part of zh {term.zh!r}, so it accepts more than zh does"))
+        seen.add(rendering)
+    return problems
 
 
 def bilingual_fields(question):
@@ -93,9 +126,10 @@ def bilingual_fields(question):
 
 
 def glossary_mismatches(questions, terms: list[Term]) -> list[tuple[object, str, Term]]:
-    """Places where the English side uses a glossary term and the Chinese side uses neither
-    the glossary's rendering nor the English word. Some are legitimate (a word with two
-    meanings, e.g. numerical "accuracy" = 精度), so they are warnings to review, not errors."""
+    """Places where the English side uses a glossary term and the Chinese side uses none of the
+    term's renderings (zh or alt) nor the English word. A word used in a sense the glossary does
+    not list yet shows up here too, so these are warnings to review, not errors: fix the
+    Chinese, or add the other sense's rendering to the term's alt."""
     translated = [(term, re.compile(rf"\b{re.escape(term.en)}\b", re.IGNORECASE)) for term in terms if term.zh.lower() != term.en.lower()]
     found = []
     for question in questions:
@@ -103,6 +137,6 @@ def glossary_mismatches(questions, terms: list[Term]) -> list[tuple[object, str,
             if not text.zh:
                 continue
             for term, pattern in translated:
-                if pattern.search(text.en) and term.zh not in text.zh and term.en.lower() not in text.zh.lower():
+                if pattern.search(text.en) and not any(rendering in text.zh for rendering in term.renderings()) and term.en.lower() not in text.zh.lower():
                     found.append((question, field, term))
     return found

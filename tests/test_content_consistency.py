@@ -64,3 +64,31 @@ def test_term_rendered_differently_is_a_warning(tmp_path: Path) -> None:
 def test_shipped_glossary_has_no_conflicts() -> None:
     terms, problems = consistency.load_glossary(Path(load_course().root) / "glossary.yaml")
     assert problems == [] and len(terms) >= 120
+
+
+def test_alt_rendering_silences_the_warning_and_other_renderings_still_warn(tmp_path: Path) -> None:
+    root = copy_fixture(tmp_path)
+    path = root / "questions" / "t01-tensors.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("clone 会分配新内存。", "clone 会分配新的存储。"), encoding="utf-8")
+    glossary = root / "glossary.yaml"
+
+    glossary.write_text("format_version: 1\nterms:\n  - {en: memory, zh: 内存, alt: [存储]}\n", encoding="utf-8")
+    report = check_bank(load_course(root), run_code=False)
+    assert [p for p in report.errors + report.warnings if p.file == "glossary.yaml"] == []
+
+    glossary.write_text("format_version: 1\nterms:\n  - {en: memory, zh: 内存, alt: [显存]}\n", encoding="utf-8")
+    report = check_bank(load_course(root), run_code=False)
+    warnings = [p for p in report.warnings if p.file == "glossary.yaml"]
+    assert warnings and "'memory'" in warnings[0].reason and "t01-view-contiguous" in warnings[0].reason
+
+
+def test_alt_that_is_blank_repeats_zh_or_is_part_of_zh_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "glossary.yaml"
+    path.write_text("format_version: 1\nterms:\n  - {en: memory, zh: 内存, alt: ['']}\n", encoding="utf-8")
+    assert consistency.load_glossary(path)[1]
+    path.write_text("format_version: 1\nterms:\n  - {en: activations, zh: 激活值, alt: [激活值, 激活]}\n", encoding="utf-8")
+    reasons = [p.reason for p in consistency.load_glossary(path)[1]]
+    assert len(reasons) == 2 and "repeats zh" in reasons[0] and "part of zh" in reasons[1]
+    path.write_text("format_version: 1\nterms:\n  - {en: recall, zh: 召回率, alt: [记住]}\n", encoding="utf-8")
+    assert consistency.load_glossary(path)[1] == []
