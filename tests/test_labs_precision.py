@@ -114,3 +114,13 @@ def test_resume_continues_every_variant_from_the_checkpoint(tmp_path):
     mp.train(catalog.build_config("mixed-precision", settings, cuda=False), straight)
     # the resumed run ends where an uninterrupted one does (same batches, same states)
     assert abs(straight.rows[-1][1]["fp32/loss"] - report.rows[-1][1]["fp32/loss"]) < 1e-6
+
+
+def test_resuming_with_other_variants_is_refused_and_names_both_sets(tmp_path):
+    pytest.importorskip("torch")
+    from pathway.labs import mixed_precision as mp
+
+    settings = {**TINY, "device": "cpu", "steps": 10}
+    mp.train(catalog.build_config("mixed-precision", {**settings, "variants": "fp32,bf16"}, cuda=False), FakeReport(tmp_path))
+    with pytest.raises(PathwayError, match=r"holds variants \['fp32', 'bf16'\], this run asks for \['fp32'\]"):
+        mp.train(catalog.build_config("mixed-precision", {**settings, "variants": "fp32"}, cuda=False), FakeReport(tmp_path, resuming=True))
