@@ -86,6 +86,20 @@ def describe_crash(exc: BaseException) -> str:
     return tb
 
 
+def raised_while_terminating(exc: BaseException) -> bool:
+    """True when `exc` was raised while a SIGTERM's Terminated was unwinding.
+
+    Some code turns it into its own error on the way out: torch.save's zip writer,
+    interrupted mid-record, fails in its __exit__ with "unexpected pos". That is
+    the stop the user asked for, not a crash of the lab.
+    """
+    while exc is not None:
+        if isinstance(exc, Terminated):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _run_lab(engine, run, resuming: bool) -> tuple[str, str | None, dict | None]:
     """Run the lab; return (status, error, final metrics). Never raises, except Terminated."""
     global _reporter
@@ -129,6 +143,8 @@ def _run_lab(engine, run, resuming: bool) -> tuple[str, str | None, dict | None]
     except Terminated:
         raise
     except BaseException as exc:  # noqa: BLE001 - a lab's crash must become a row, not a lost process
+        if raised_while_terminating(exc):
+            raise Terminated() from exc
         message = describe_crash(exc)
         print(message, file=sys.stderr, flush=True)
         return "failed", message, None

@@ -9,6 +9,7 @@ Divergence is tested through the command line (test_labs_cli.py).
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import signal
 import struct
@@ -117,3 +118,23 @@ def test_a_crashing_lab_is_failed_with_its_traceback(engine, home, tmp_path):
     assert "Traceback (most recent call last)" in run.error
     assert "ValueError" in run.error and "reshape" in run.error
     assert "Traceback" in jobs.tail_log(run, 100)  # and the log has it too
+
+
+def test_sigterm_inside_torch_save_counts_as_the_stop_not_a_crash():
+    """torch.save's zip writer turns an interrupt mid-record into its own RuntimeError; the runner sees through it."""
+    torch = pytest.importorskip("torch")
+    from pathway.labs.runner import Terminated, raised_while_terminating
+
+    class InterruptedFile(io.BytesIO):
+        writes = 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes == 3:  # SIGTERM's handler raises Terminated somewhere inside the save
+                raise Terminated()
+            return super().write(data)
+
+    with pytest.raises(BaseException) as caught:
+        torch.save({"weights": torch.zeros(1000)}, InterruptedFile())
+    assert raised_while_terminating(caught.value)
+    assert not raised_while_terminating(RuntimeError("a lab's own bug"))
