@@ -10,6 +10,7 @@ import os
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -98,6 +99,19 @@ def test_kv_cache_gives_the_same_tokens_and_int8_weights_stay_close():
     assert {s for s, m in report.rows if "decode/tokens_per_s" in m} == {1, 4}
 
 
+def test_dynamic_batches_keep_the_padded_tokens_within_the_budget(pipe):
+    lengths = np.array([50, 40, 30, 10, 10, 10, 5, 5, 300])
+    order = np.argsort(-lengths, kind="stable")
+    dynamic = [list(lengths[b]) for b in lab.batches(order, lengths, 0, max_tokens=100)]
+    assert dynamic == [[300], [50, 40], [30, 10, 10], [10, 5, 5]]  # too long for the budget: alone
+    assert [len(b) for b in lab.batches(order, lengths, 4, max_tokens=0)] == [4, 4, 1]
+    sentences = lab.lesson_sentences(48, seed=7)
+    stats: dict = {}
+    packed = pipe.encode(sentences, max_tokens=256, stats=stats)
+    assert lab.min_cos(packed, pipe.encode(sentences, 16)) >= 0.99999  # the batching changes speed, not the embeddings
+    assert len(stats["latencies"]) != 3  # not the three batches of 16
+
+
 def test_bad_settings_are_named():
     with pytest.raises(PathwayError, match="batch_sizes='1,,8' is not allowed"):
         catalog.parse_set("inference-opt", ["batch_sizes=1,,8"])
@@ -130,7 +144,7 @@ def test_lab_runs_through_the_runner_and_reports_every_variant(tmp_path, monkeyp
         assert by_name["sorted/pad_fraction"][1] == 0.0
         # the comparison, at batch 8 (the naive loop at 1)
         assert set(by_name["compare/naive_sentences_per_s"]) == {1}
-        for name in ("fixed", "st", "seed"):
+        for name in ("fixed", "fixed_dynamic", "st", "seed"):
             assert by_name[f"compare/{name}_sentences_per_s"][8] > 0
         assert by_name["compare/fixed_vs_naive"][8] > 0 and by_name["compare/fixed_vs_st"][8] > 0
         # agreement and the pooling checks
