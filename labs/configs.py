@@ -323,9 +323,9 @@ class InferenceOptConfig:
     )
     max_batch_tokens: int = knob(
         768, lo=0, hi=10_000_000,
-        help="dynamic batching, the fixed pipeline's own setting against the naive loop: length-sorted sentences are "
-        "packed until rows x longest reaches this many tokens (0 = batches of batch_size). 768 measured fastest on "
-        "this CPU, +10-20% over batches of 16",
+        help="dynamic batching, timed as its own variant: length-sorted sentences are packed until rows x longest "
+        "reaches this many tokens (0 = skip it). 768 was the best budget on a 2-core CPU: +10% over batches of 16 "
+        "in a focused A/B, within the noise of the lab's comparison",
     )
     batch_sizes: str = knob(
         "1,2,4,8,16,32,64", pattern=r"\d+(,\d+)*", hint="comma-separated whole numbers, e.g. 1,8,32",
