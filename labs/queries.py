@@ -144,7 +144,7 @@ def progress(engine: Engine, run: Run, *, rate_metric: str = "train/loss", windo
     speeds = sorted((s1 - s0) / (t1 - t0) for (s1, t1), (s0, t0) in zip(rows, rows[1:]) if t1 > t0 and s1 > s0)
     rate = speeds[len(speeds) // 2] if speeds else None
     total = run.total_steps
-    fraction = min(run.step / total, 1.0) if total else None
+    fraction = min(run.step / total, 1.0) if total else (1.0 if run.status == "succeeded" else None)  # a lab with no step count
     running = run.status in ("queued", "running")
     eta = (total - run.step) / rate if (rate and total and running) else (0.0 if total and not running else None)
     end = run.finished_at if not running and run.finished_at else utcnow()

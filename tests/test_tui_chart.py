@@ -46,3 +46,22 @@ async def test_a_one_step_spike_is_drawn_among_a_million_points() -> None:
     assert lines[0].strip().startswith("9"), "the y axis reaches the spike"
     top_row = lines[0][8:]
     assert top_row.strip(), "the spike's column has dots in the top row"
+
+
+async def test_a_sparse_series_is_drawn_as_a_connected_line() -> None:
+    """Seven points over a wide chart (a sweep over batch sizes): the line crosses every column between them."""
+
+    class Host(App):
+        def compose(self):
+            yield LineChart()
+
+    sizes = np.array([1, 2, 4, 8, 16, 32, 64], dtype=float)
+    async with Host().run_test(size=(80, 12)) as pilot:
+        chart = pilot.app.query_one(LineChart)
+        chart.smoothing = 0.0
+        chart.set_series([ChartSeries("sentences/s", sizes, sizes, np.linspace(10, 200, 7))])
+        await pilot.pause()
+        plot = [line[8:] for line in str(chart.render()).splitlines()[:-2]]  # rows of the plot, without y labels
+    drawn = {col for row in plot for col, char in enumerate(row) if char.strip()}
+    assert drawn == set(range(min(drawn), max(drawn) + 1)), "no empty columns between the points"
+    assert max(drawn) - min(drawn) > 60

@@ -226,6 +226,8 @@ class RunScreen(Screen):
             if previous is not None and len(previous.values) <= len(s.values):
                 previous.extend(s.steps, s.seconds, s.values)
                 series[index] = previous
+        if chart.x_label != self.chart_x_label and self.chart_x_label != "step":
+            chart.smoothing = 0.0  # a sweep (x = batch size) has one point per x: averaging neighbours would blur it
         chart.x_label = self.chart_x_label
         chart.set_series(series)
 

@@ -135,9 +135,13 @@ class LineChart(Widget):
             canvas.vertical_spans(Style(color=s.color, dim=True), columns, to_dot(raw.min[ok]), to_dot(raw.max[ok]))
         for s, _, line in prepared:
             ok = np.isfinite(line.last)
-            columns = np.nonzero(ok)[0]
-            dots = to_dot(line.last[ok])
-            # join consecutive points with a vertical run so the line has no gaps
+            filled = np.nonzero(ok)[0]
+            if filled.size == 0:
+                continue
+            # a straight segment across columns without points (sparse evals, a sweep over batch sizes) ...
+            columns = np.arange(filled[0], filled[-1] + 1)
+            dots = to_dot(np.interp(columns, filled, line.last[ok]))
+            # ... and a vertical run from each column's dot to the previous one, so steep parts have no gaps
             previous = np.concatenate([dots[:1], dots[:-1]])
             canvas.vertical_spans(Style(color=s.color, bold=True), columns, np.minimum(dots, previous), np.maximum(dots, previous))
         return self.compose_text(canvas, y_lo, y_hi, x_lo, x_hi, width)
