@@ -174,7 +174,8 @@ class RunScreen(Screen):
             loss_name = "train/loss" if data.get("train/loss") is not None else (names[0] if names else "train/loss")
             loss = data.latest(loss_name)
             speed = data.latest("train/samples_per_s") or data.latest("train/tokens_per_s")
-            details = [f"step {progress.step}{total}{pct}"]
+            # names sets chart_x_label; a sweep's "step" is a batch size, not progress worth a header slot
+            details = [f"step {progress.step}{total}{pct}"] if self.chart_x_label == "step" else []
             if loss is not None:
                 details.append(f"{'loss' if loss_name == 'train/loss' else loss_name} {loss:.4g}")
             if acc is not None:
