@@ -46,7 +46,6 @@ def _on_sigint(signum, frame) -> None:
 if __name__ == "__main__":  # a rank: catch a stop before the slow torch import, not after
     signal.signal(signal.SIGINT, _on_sigint)
 
-import numpy as np
 import torch
 import torch.distributed as dist
 import torch.nn as nn

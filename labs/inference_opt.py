@@ -35,7 +35,6 @@ that counts the pad slots is `AVG` over nulls read as zeros.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import statistics

@@ -7,12 +7,12 @@ goes through the real runner process and SQLite, on a tiny generated set.
 
 from __future__ import annotations
 
-import os
 import pickle
-import signal
 
 import numpy as np
 import pytest
+
+from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
 from pathway.labs import catalog, cifar_data
@@ -122,12 +122,7 @@ def test_tiny_run_learns_and_ends_with_per_class_accuracy(engine, home, monkeypa
     tiny = {"generated_train": 1000, "generated_test": 200, "steps": 60, "batch_size": 32, "warmup_steps": 5,
             "width": 8, "log_interval": 5, "eval_interval": 30, "ckpt_interval": 30, "device": "cpu"}
     run_id = jobs.start(engine, home, "cifar-cnn", tiny)
-    try:
-        run = jobs.wait_for(engine, run_id, lambda r: r.status not in ("queued", "running"), timeout=120)
-    finally:
-        run = jobs.get_run(engine, run_id)
-        if jobs.is_alive(run):
-            os.killpg(run.pid, signal.SIGKILL)
+    run = run_to_the_end(engine, run_id)
     assert run.status == "succeeded", run.error
 
     losses = [p.value for p in jobs.metrics_since(engine, run_id, names=["train/loss"])]

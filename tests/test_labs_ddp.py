@@ -15,6 +15,8 @@ import subprocess
 import psutil
 import pytest
 
+from lab_helpers import run_to_the_end
+
 from pathway.errors import PathwayError
 from pathway.labs import catalog, jobs
 from pathway.labs.configs import _cpu_cores
@@ -31,10 +33,6 @@ def engine(engine, monkeypatch):
     for run in jobs.list_runs(engine):  # never leave a runner (and its torchrun) behind
         if jobs.is_alive(run):
             os.killpg(run.pid, signal.SIGKILL)
-
-
-def finished(engine, run_id: int, timeout: float = 120):
-    return jobs.wait_for(engine, run_id, lambda r: r.status not in ("queued", "running"), timeout=timeout)
 
 
 def test_bad_settings_are_rejected_with_the_reason():
@@ -58,7 +56,7 @@ def test_too_many_ranks_for_this_machine_fails_the_run_with_the_reason(engine, h
     cores = _cpu_cores()
     # device=auto: only the runner knows whether CUDA is there, so this is caught at launch
     run_id = jobs.start(engine, home, "ddp", {"nproc": cores + 1, "global_batch": 64 * (cores + 1)})
-    run = finished(engine, run_id, timeout=60)
+    run = run_to_the_end(engine, run_id, timeout=60)
     assert run.status == "failed" and f"nproc={cores + 1} is more than the {cores} CPU core" in run.error
     assert "Traceback" not in run.error
 
@@ -66,7 +64,7 @@ def test_too_many_ranks_for_this_machine_fails_the_run_with_the_reason(engine, h
 def test_two_concurrent_runs_match_one_process_on_different_ports(engine, home):
     first = jobs.start(engine, home, "ddp", TINY)
     second = jobs.start(engine, home, "ddp", {**TINY, "seed": 1, "set_epoch": False})
-    runs = [finished(engine, first), finished(engine, second)]
+    runs = [run_to_the_end(engine, first), run_to_the_end(engine, second)]
     assert [r.status for r in runs] == ["succeeded", "succeeded"], [r.error for r in runs]
     finals = [jobs.final_metrics(r) for r in runs]
     assert finals[0]["rdzv_port"] != finals[1]["rdzv_port"]  # each job picked its own free port

