@@ -37,3 +37,10 @@ def runs_dir(home: Path) -> Path:
     path = home / "runs"
     path.mkdir(exist_ok=True)
     return path
+
+
+def cache_dir(home: Path) -> Path:
+    """Directory shared by every lab run of this home: generated data sets, trained tokenizers."""
+    path = home / "cache"
+    path.mkdir(exist_ok=True)
+    return path

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from pathway.labs.curves import ema_smooth_array, reduce_columns
+from pathway.tui.widgets.curves import ema_smooth_array, reduce_columns
 
 
 def series(n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -51,8 +51,8 @@ def main() -> int:
               "Run this on a machine with an NVIDIA GPU and a CUDA build of torch.")
         return 1
     from pathway.db.engine import open_database
-    from pathway.labs import jobs
-    from pathway.labs.gpu import default_provider
+    from pathway.labs.engine import jobs
+    from pathway.labs.engine.gpu import default_provider
 
     snap = default_provider().sample()
     print("NVML:", snap.reason or ", ".join(f"gpu{d.index} {d.name} {d.mem_total_mb:.0f} MB" for d in snap.devices))

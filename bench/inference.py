@@ -48,7 +48,7 @@ def main() -> int:
 
     import torch
 
-    from pathway.labs import inference_opt as lab
+    from pathway.labs.programs.inference_opt import train as lab
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -26,12 +26,12 @@ import torch
 import torch.nn as nn
 
 from pathway.db.engine import open_database
-from pathway.labs import records
-from pathway.labs.configs import MLPDigitsConfig
-from pathway.labs.gpu import default_provider
-from pathway.labs.mlp_digits import SimpleNN, load_data
-from pathway.labs.reporter import Reporter
-from pathway.labs.sampler import Sampler
+from pathway.labs.engine import records
+from pathway.labs.programs.mlp_digits.spec import MLPDigitsConfig
+from pathway.labs.engine.gpu import default_provider
+from pathway.labs.programs.mlp_digits.train import SimpleNN, load_data
+from pathway.labs.engine.reporter import Reporter
+from pathway.labs.engine.sampler import Sampler
 
 
 def loop(model, optimizer, x, y, steps: int, batch: int, report=None, log_interval: int = 10) -> None:

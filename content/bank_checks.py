@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from pathway.content import consistency
-from pathway.content.exercise_runner import ExerciseJob, evaluate_derivations, run_exercises
+from pathway.quiz.exercise_runner import ExerciseJob, evaluate_derivations, run_exercises
 from pathway.content.loader import Course, relative
 from pathway.content.questions import DIFFICULTIES, TYPES, CodeQuestion, NumericQuestion, Question
 from pathway.content.schema import Problem, Text, slug_words

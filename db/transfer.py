@@ -27,6 +27,7 @@ from sqlmodel import Session, SQLModel, delete, select
 from pathway import __version__
 from pathway.db.models import Activity, Card, Learner, LessonProgress, MockInterview, ReviewLog
 from pathway.errors import PathwayError
+from pathway.files import atomic_write
 
 FORMAT = "pathway-progress"
 VERSION = 1
@@ -68,12 +69,7 @@ def export_progress(engine: Engine, path: Path) -> dict[str, int]:
     text = json.dumps(data, indent=1, ensure_ascii=False)
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        atomic_write(path, text)
     except OSError as exc:
         raise PathwayError(f"Cannot write the progress file {path} ({exc.strerror or exc}). Choose another place.", 1) from exc
     return {name: len(rows) for name, rows in data["tables"].items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from pathway.labs import jobs, records
+from pathway.labs.engine import jobs, records
 
 
 def run_to_the_end(engine, run_id: int, timeout: float = 120.0):

@@ -15,7 +15,8 @@ import pytest
 from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
-from pathway.labs import catalog, cifar_data
+from pathway.labs import catalog
+from pathway.labs.programs.cifar_cnn import data as cifar_data
 
 CIFAR_NAMES = [n.encode() for n in cifar_data.REAL_CLASSES]
 
@@ -77,14 +78,14 @@ def test_generated_classes_need_spatial_features(tmp_path):
 def test_a_folder_without_batch_files_is_rejected_clearly(tmp_path):
     (tmp_path / "data_batch_1.bin").write_bytes(b"\0")
     with pytest.raises(PathwayError) as info:
-        catalog.parse_set("cifar-cnn", [f"data_dir={tmp_path}"])
+        catalog.parse_set("cifar-cnn", [f"data_dir={tmp_path}"], cuda=False)
     message = info.value.message
     assert "no CIFAR-10 python batches" in message and "data_batch_2" in message and "batches.meta" in message
     assert "binary version" in message and "leave data_dir empty" in message.lower()
     with pytest.raises(PathwayError, match="is not a folder"):
-        catalog.parse_set("cifar-cnn", [f"data_dir={tmp_path / 'nope'}"])
+        catalog.parse_set("cifar-cnn", [f"data_dir={tmp_path / 'nope'}"], cuda=False)
     with pytest.raises(PathwayError, match="multiple of 5"):
-        catalog.parse_set("cifar-cnn", ["generated_train=101"])
+        catalog.parse_set("cifar-cnn", ["generated_train=101"], cuda=False)
 
 
 def test_a_truncated_batch_file_names_the_file(tmp_path):
@@ -96,7 +97,7 @@ def test_a_truncated_batch_file_names_the_file(tmp_path):
 
 def test_augmentation_and_confusion_matrix():
     torch = pytest.importorskip("torch")
-    from pathway.labs.cifar_cnn import BasicBlock, augment, confusion_matrix
+    from pathway.labs.programs.cifar_cnn.train import BasicBlock, augment, confusion_matrix
 
     x = torch.randn(16, 3, 32, 32)
     same = augment(x, torch.Generator().manual_seed(0), pad=0)  # no crop: each image is itself or its mirror
@@ -116,7 +117,7 @@ def test_augmentation_and_confusion_matrix():
 
 @pytest.mark.slow
 def test_tiny_run_learns_and_ends_with_per_class_accuracy(engine, home, monkeypatch):
-    from pathway.labs import jobs
+    from pathway.labs.engine import jobs
 
     monkeypatch.setenv("PATHWAY_GPU", "none")
     tiny = {"generated_train": 1000, "generated_test": 200, "steps": 60, "batch_size": 32, "warmup_steps": 5,

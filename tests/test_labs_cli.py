@@ -13,7 +13,8 @@ import pytest
 
 from pathway.db.engine import open_database
 from pathway.errors import PathwayError
-from pathway.labs import commands, jobs
+from pathway.cli import labs as commands
+from pathway.labs.engine import jobs
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from sqlmodel import Session, func, select
 
 from pathway.db.engine import open_database
 from pathway.db.models import Metric, ReviewLog, utcnow
-from pathway.labs import jobs
+from pathway.labs.engine import jobs
 
 pytestmark = pytest.mark.slow
 

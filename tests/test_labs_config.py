@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import pytest
 
 from pathway.errors import PathwayError
-from pathway.labs import catalog, knobs
-from pathway.labs.knobs import knob
+from pathway.labs import catalog
+from pathway.labs.engine import settings as knobs
+from pathway.labs.engine.settings import knob
 
 
 def rejected(items: list[str]) -> str:
     with pytest.raises(PathwayError) as info:
-        catalog.parse_set("mlp-digits", items)
+        catalog.parse_set("mlp-digits", items, cuda=False)
     assert info.value.exit_code == 2
     return info.value.message
 
@@ -45,13 +46,13 @@ def test_data_dir_must_hold_the_mnist_files(tmp_path):
 
 
 def test_good_values_are_converted_and_only_the_given_keys_come_back():
-    assert catalog.parse_set("mlp-digits", ["lr=0.01", "steps=1e3", "device=cuda:1"]) == {
+    assert catalog.parse_set("mlp-digits", ["lr=0.01", "steps=1e3", "device=cuda:1"], cuda=False) == {
         "lr": 0.01, "steps": 1000, "device": "cuda:1",
     }
     # the TUI form passes native values through the same check
-    assert catalog.validate_config("mlp-digits", {"hidden": 64, "lr": 1}) == {"hidden": 64, "lr": 1.0}
+    assert catalog.validate_config("mlp-digits", {"hidden": 64, "lr": 1}, cuda=False) == {"hidden": 64, "lr": 1.0}
     with pytest.raises(PathwayError, match="hidden must be a whole number"):
-        catalog.validate_config("mlp-digits", {"hidden": True})
+        catalog.validate_config("mlp-digits", {"hidden": True}, cuda=False)
 
 
 def test_gpu_defaults_apply_only_where_the_user_did_not_choose():
@@ -71,7 +72,7 @@ def test_every_knob_has_a_reason_and_a_default_that_passes_its_own_check():
         for info in spec.knobs():
             assert info.help, f"{spec.id}.{info.name} needs a help line saying why"
         defaults = {k: v for k, v in catalog.default_values(spec.id, cuda=True).items() if k != "data_dir"}
-        catalog.validate_config(spec.id, defaults)
+        catalog.validate_config(spec.id, defaults, cuda=False)
 
 
 def test_bool_knobs_accept_the_usual_words():

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from pathway.labs.curves import EmaSmoother, ema_smooth, ema_smooth_array, reduce_columns
+from pathway.tui.widgets.curves import EmaSmoother, ema_smooth, ema_smooth_array, reduce_columns
 
 
 class TestSmoothing:

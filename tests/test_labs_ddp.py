@@ -18,8 +18,9 @@ import pytest
 from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
-from pathway.labs import catalog, jobs
-from pathway.labs.configs import _cpu_cores
+from pathway.labs import catalog
+from pathway.labs.engine import jobs
+from pathway.labs.programs.ddp.spec import _cpu_cores
 
 pytestmark = pytest.mark.slow
 
@@ -38,18 +39,18 @@ def engine(engine, monkeypatch):
 def test_bad_settings_are_rejected_with_the_reason():
     cores = _cpu_cores()
     with pytest.raises(PathwayError, match=f"nproc={cores + 1} is more than the {cores} CPU core"):
-        catalog.parse_set("ddp", [f"nproc={cores + 1}", "device=cpu", f"global_batch={64 * (cores + 1)}"])
+        catalog.parse_set("ddp", [f"nproc={cores + 1}", "device=cpu", f"global_batch={64 * (cores + 1)}"], cuda=False)
     with pytest.raises(PathwayError, match="strategy=fsdp needs CUDA"):
-        catalog.parse_set("ddp", ["strategy=fsdp", "device=cpu"])
+        catalog.parse_set("ddp", ["strategy=fsdp", "device=cpu"], cuda=False)
     with pytest.raises(PathwayError, match="must divide evenly over 3 rank"):
-        catalog.parse_set("ddp", ["nproc=3", "global_batch=64"])
+        catalog.parse_set("ddp", ["nproc=3", "global_batch=64"], cuda=False)
     with pytest.raises(PathwayError, match="needs rdzv_endpoint=HOST:PORT"):
-        catalog.parse_set("ddp", ["nnodes=2"])
+        catalog.parse_set("ddp", ["nnodes=2"], cuda=False)
     with pytest.raises(PathwayError, match="node_rank=2 must be below nnodes=2"):
-        catalog.parse_set("ddp", ["nnodes=2", "node_rank=2", "rdzv_endpoint=node0:29611"])
+        catalog.parse_set("ddp", ["nnodes=2", "node_rank=2", "rdzv_endpoint=node0:29611"], cuda=False)
     with pytest.raises(PathwayError, match="expected empty or host:port"):
-        catalog.parse_set("ddp", ["rdzv_endpoint=node0"])
-    assert catalog.parse_set("ddp", ["nnodes=2", "node_rank=1", "rdzv_endpoint=10.0.0.5:29611"])["node_rank"] == 1
+        catalog.parse_set("ddp", ["rdzv_endpoint=node0"], cuda=False)
+    assert catalog.parse_set("ddp", ["nnodes=2", "node_rank=1", "rdzv_endpoint=10.0.0.5:29611"], cuda=False)["node_rank"] == 1
 
 
 def test_too_many_ranks_for_this_machine_fails_the_run_with_the_reason(engine, home):
@@ -121,7 +122,7 @@ def test_stop_resume_and_a_killed_runner_takes_its_ranks_along(engine, home):
 def test_fsdp_code_path_on_gloo_with_checkpoint_and_resume(engine, home, tmp_path):
     """strategy=fsdp is for CUDA in the lab; gloo still runs fully_shard, so its training and state dicts are tested here."""
     from pathway.db.engine import database_url
-    from pathway.labs import launch, records
+    from pathway.labs.engine import launch, records
 
     run_id = records.create(engine, "ddp", {})
     run_dir = home / "runs" / str(run_id)
@@ -133,7 +134,7 @@ def test_fsdp_code_path_on_gloo_with_checkpoint_and_resume(engine, home, tmp_pat
         args = ["--db-url", database_url(home), "--run-id", str(run_id), "--run-dir", str(run_dir),
                 "--config", json.dumps(config | {"steps": steps}), "--device", "cpu", "--backend", "gloo", *extra]
         cmd = launch.torchrun_command(nproc=2, nnodes=1, node_rank=0, endpoint=f"127.0.0.1:{launch.free_port()}",
-                                      module="pathway.labs.ddp", args=args, run_id=run_id)
+                                      module="pathway.labs.programs.ddp.train", args=args, run_id=run_id)
         subprocess.run(cmd, check=True, timeout=120, env={**os.environ, "OMP_NUM_THREADS": "1"})
         return json.loads((run_dir / "ddp_result.json").read_text())
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from pathway.labs import digits
+from pathway.labs.programs.common import digits
 
 
 def test_direct_read_equals_load_digits():
@@ -21,7 +21,7 @@ def test_direct_read_equals_load_digits():
 
 
 def test_loading_does_not_import_scikit_learn():
-    code = "import sys; from pathway.labs import digits; digits.load(); print('sklearn' in sys.modules)"
+    code = "import sys; from pathway.labs.programs.common import digits; digits.load(); print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

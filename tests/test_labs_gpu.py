@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from pathway.db.engine import open_database
-from pathway.labs import gpu, jobs, records
-from pathway.labs.reporter import Reporter
-from pathway.labs.sampler import Sampler
+from pathway.labs.engine import gpu, jobs, records
+from pathway.labs.engine.reporter import Reporter
+from pathway.labs.engine.sampler import Sampler
 
 
 def test_fake_provider_is_deterministic():
@@ -82,7 +82,7 @@ def test_cuda_out_of_memory_is_named_in_the_error():
     # in a subprocess: this test process must stay free of torch (other tests check sys.modules)
     code = (
         "import torch\n"
-        "from pathway.labs import runner, torchkit\n"
+        "from pathway.labs.engine import runner\nfrom pathway.labs.programs.common import torchkit\n"
         "oom = torch.cuda.OutOfMemoryError('CUDA out of memory. Tried to allocate 2.00 GiB')\n"
         "assert torchkit.is_cuda_oom(oom) and not torchkit.is_cuda_oom(ValueError('x'))\n"
         "try:\n    raise oom\nexcept BaseException as exc:\n    print(runner.describe_crash(exc))\n"

@@ -20,7 +20,8 @@ from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError  # noqa: E402
 from pathway.labs import catalog  # noqa: E402
-from pathway.labs import inference_opt as lab  # noqa: E402
+from pathway.labs.engine.local_report import LocalReport  # noqa: E402
+from pathway.labs.programs.inference_opt import train as lab  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -62,21 +63,9 @@ def test_fixed_pipeline_matches_sentence_transformers_in_any_order(pipe):
     assert len(stats["latencies"]) == 3 and 0 <= stats["pad_fraction"] < 0.5
 
 
-class Collect:
-    """The reporter's interface, in memory."""
 
-    def __init__(self) -> None:
-        self.rows, self.lines = [], []
-
-    def step(self, step, **metrics):
-        self.rows.append((step, metrics))
-
-    def log_text(self, message):
-        self.lines.append(message)
-
-
-def test_kv_cache_gives_the_same_tokens_and_int8_weights_stay_close():
-    from pathway.labs import decode_opt
+def test_kv_cache_gives_the_same_tokens_and_int8_weights_stay_close(tmp_path):
+    from pathway.labs.programs.inference_opt import decode as decode_opt
 
     model = decode_opt.tiny_decoder(n_layer=2, n_embd=64, vocab=128, n_positions=64)
     prompt = torch.randint(1, 128, (2, 5), generator=torch.Generator().manual_seed(0))
@@ -93,7 +82,7 @@ def test_kv_cache_gives_the_same_tokens_and_int8_weights_stay_close():
     assert (ref - low).abs().max() < 0.05 * ref.abs().max()  # close, not equal
     assert not torch.equal(ref, low)
 
-    report = Collect()
+    report = LocalReport(tmp_path)
     final = decode_opt.run(report, [1, 4], n_new=8)
     assert final["decode/same_tokens_with_cache"] == 1.0 and final["decode/int8_bytes_ratio"] > 3.5
     assert {s for s, m in report.rows if "decode/tokens_per_s" in m} == {1, 4}
@@ -114,15 +103,15 @@ def test_dynamic_batches_keep_the_padded_tokens_within_the_budget(pipe):
 
 def test_bad_settings_are_named():
     with pytest.raises(PathwayError, match="batch_sizes='1,,8' is not allowed"):
-        catalog.parse_set("inference-opt", ["batch_sizes=1,,8"])
+        catalog.parse_set("inference-opt", ["batch_sizes=1,,8"], cuda=False)
     with pytest.raises(PathwayError, match="each must be 1 to 4096"):
-        catalog.parse_set("inference-opt", ["batch_sizes=0,8"])
+        catalog.parse_set("inference-opt", ["batch_sizes=0,8"], cuda=False)
     with pytest.raises(PathwayError, match="precision='int4' is not allowed"):
-        catalog.parse_set("inference-opt", ["precision=int4"])
+        catalog.parse_set("inference-opt", ["precision=int4"], cuda=False)
 
 
 def test_lab_runs_through_the_runner_and_reports_every_variant(engine, home, monkeypatch):
-    from pathway.labs import jobs
+    from pathway.labs.engine import jobs
 
     monkeypatch.setenv("PATHWAY_GPU", "none")
     settings = {"sentences": 24, "batch_size": 8, "batch_sizes": "1,8", "repeats": 1, "slow_sentences": 6, "decode_tokens": 8}

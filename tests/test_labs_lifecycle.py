@@ -17,7 +17,7 @@ import struct
 import pytest
 
 from pathway.db.engine import open_database
-from pathway.labs import jobs
+from pathway.labs.engine import jobs
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,7 @@ def test_a_crashing_lab_is_failed_with_its_traceback(engine, home, tmp_path):
 def test_sigterm_inside_torch_save_counts_as_the_stop_not_a_crash():
     """torch.save's zip writer turns an interrupt mid-record into its own RuntimeError; the runner sees through it."""
     torch = pytest.importorskip("torch")
-    from pathway.labs.runner import Terminated, raised_while_terminating
+    from pathway.labs.engine.runner import Terminated, raised_while_terminating
 
     class InterruptedFile(io.BytesIO):
         writes = 0

@@ -14,39 +14,21 @@ from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
 from pathway.labs import catalog
+from pathway.labs.engine.local_report import LocalReport
 
 TINY = {"dim": 32, "blocks": 1, "steps": 40, "batch_size": 64, "log_interval": 5, "ckpt_interval": 20, "lr": 3e-3}
 
 
-class FakeReport:
-    """The parts of the reporter a lab uses, in memory (for in-process checks of resume)."""
-
-    def __init__(self, run_dir: Path, resuming: bool = False) -> None:
-        self.run_dir, self.checkpoint_path, self.resuming = run_dir, run_dir / "checkpoint.pt", resuming
-        self.should_stop, self.rows, self.rewound = False, [], None
-
-    def step(self, step: int, **metrics: float) -> None:
-        self.rows.append((step, metrics))
-
-    def log_text(self, message: str) -> None:
-        pass
-
-    def set_total_steps(self, total: int) -> None:
-        pass
-
-    def rewind_to(self, step: int) -> None:
-        self.rewound = step
-
 
 def test_variant_lists_are_checked():
-    assert catalog.parse_set("mixed-precision", ["variants=fp32,fp16-noscale"]) == {"variants": "fp32,fp16-noscale"}
+    assert catalog.parse_set("mixed-precision", ["variants=fp32,fp16-noscale"], cuda=False) == {"variants": "fp32,fp16-noscale"}
     with pytest.raises(PathwayError, match="variants='fp8'.*auto or a list"):
-        catalog.parse_set("mixed-precision", ["variants=fp8"])
+        catalog.parse_set("mixed-precision", ["variants=fp8"], cuda=False)
 
 
 @pytest.mark.slow
 def test_all_variants_report_and_skipped_steps_are_counted(engine, home, monkeypatch):
-    from pathway.labs import jobs
+    from pathway.labs.engine import jobs
 
     monkeypatch.setenv("PATHWAY_GPU", "none")
     settings = {**TINY, "variants": "fp32,bf16,fp16,fp16-noscale", "init_scale": 2.0**30, "growth_interval": 5, "device": "cpu"}
@@ -79,7 +61,7 @@ def test_all_variants_report_and_skipped_steps_are_counted(engine, home, monkeyp
 
 def test_checkpointing_saves_less_for_backward_with_the_same_gradients():
     torch = pytest.importorskip("torch")
-    from pathway.labs import mixed_precision as mp
+    from pathway.labs.programs.mixed_precision import train as mp
 
     config = catalog.build_config("mixed-precision", {"dim": 32, "blocks": 3}, cuda=False)
     x, y = torch.randn(16, 32), torch.randint(0, 10, (16,))
@@ -97,15 +79,14 @@ def test_checkpointing_saves_less_for_backward_with_the_same_gradients():
 
 def test_resume_continues_every_variant_from_the_checkpoint(tmp_path):
     pytest.importorskip("torch")
-    from pathway.labs import mixed_precision as mp
+    from pathway.labs.programs.mixed_precision import train as mp
 
     settings = {**TINY, "variants": "fp32,bf16", "device": "cpu"}
-    mp.train(catalog.build_config("mixed-precision", {**settings, "steps": 20}, cuda=False), FakeReport(tmp_path))
-    report = FakeReport(tmp_path, resuming=True)
+    mp.train(catalog.build_config("mixed-precision", {**settings, "steps": 20}, cuda=False), LocalReport(tmp_path))
+    report = LocalReport(tmp_path, resuming=True)
     final = mp.train(catalog.build_config("mixed-precision", settings, cuda=False), report)
     assert report.rewound == 20 and [s for s, _ in report.rows][0] == 25 and final["step"] == 40
-    straight = FakeReport(tmp_path / "straight")
-    (tmp_path / "straight").mkdir()
+    straight = LocalReport(tmp_path / "straight")
     mp.train(catalog.build_config("mixed-precision", settings, cuda=False), straight)
     # the resumed run ends where an uninterrupted one does (same batches, same states)
     assert abs(straight.rows[-1][1]["fp32/loss"] - report.rows[-1][1]["fp32/loss"]) < 1e-6
@@ -113,9 +94,9 @@ def test_resume_continues_every_variant_from_the_checkpoint(tmp_path):
 
 def test_resuming_with_other_variants_is_refused_and_names_both_sets(tmp_path):
     pytest.importorskip("torch")
-    from pathway.labs import mixed_precision as mp
+    from pathway.labs.programs.mixed_precision import train as mp
 
     settings = {**TINY, "device": "cpu", "steps": 10}
-    mp.train(catalog.build_config("mixed-precision", {**settings, "variants": "fp32,bf16"}, cuda=False), FakeReport(tmp_path))
+    mp.train(catalog.build_config("mixed-precision", {**settings, "variants": "fp32,bf16"}, cuda=False), LocalReport(tmp_path))
     with pytest.raises(PathwayError, match=r"holds variants \['fp32', 'bf16'\], this run asks for \['fp32'\]"):
-        mp.train(catalog.build_config("mixed-precision", {**settings, "variants": "fp32"}, cuda=False), FakeReport(tmp_path, resuming=True))
+        mp.train(catalog.build_config("mixed-precision", {**settings, "variants": "fp32"}, cuda=False), LocalReport(tmp_path, resuming=True))

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from pathway.db.engine import open_database
 from pathway.db.models import Run, utcnow
-from pathway.labs import jobs, records
-from pathway.labs.reporter import Reporter
+from pathway.labs.engine import jobs, records
+from pathway.labs.engine.reporter import Reporter
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from lab_helpers import run_to_the_end
 
 from pathway.errors import PathwayError
 from pathway.labs import catalog
-from pathway.labs import char_transformer as ct
-from pathway.labs.text_corpus import CharTokenizer, is_held_out, load_corpus, stdlib_files
+from pathway.labs.programs.char_transformer import train as ct
+from pathway.labs.programs.char_transformer.corpus import CharTokenizer, is_held_out, load_corpus, stdlib_files
+from pathway.labs.engine.local_report import LocalReport
 
 REPO = Path(__file__).resolve().parent.parent
 B, T, C, H = 2, 5, 24, 3  # head size d = 8 != T
@@ -144,35 +145,11 @@ def test_corpus_holds_out_whole_stdlib_files():
 
 def test_bad_settings_are_named():
     with pytest.raises(PathwayError, match="n_embd=100 must be divisible by n_head=3"):
-        catalog.validate_config("char-transformer", {"n_embd": 100, "n_head": 3})
-    assert catalog.parse_set("char-transformer", ["backend=hf"]) == {"backend": "hf"}  # attention applies to scratch only
+        catalog.validate_config("char-transformer", {"n_embd": 100, "n_head": 3}, cuda=False)
+    assert catalog.parse_set("char-transformer", ["backend=hf"], cuda=False) == {"backend": "hf"}  # attention applies to scratch only
     with pytest.raises(PathwayError, match="tokenizer='words' is not allowed"):
-        catalog.parse_set("char-transformer", ["tokenizer=words"])
+        catalog.parse_set("char-transformer", ["tokenizer=words"], cuda=False)
 
-
-class FakeReport:
-    """The reporter's interface, in memory."""
-
-    def __init__(self, run_dir: Path) -> None:
-        self.run_dir, self.checkpoint_path = run_dir, run_dir / "checkpoint.pt"
-        self.resuming, self.should_stop = False, False
-        self.rows: list[tuple[int, dict]] = []
-        self.lines: list[str] = []
-
-    def step(self, step: int, **metrics: float) -> None:
-        self.rows.append((step, metrics))
-
-    def log_text(self, message: str) -> None:
-        self.lines.append(message)
-
-    def set_total_steps(self, total: int) -> None:
-        pass
-
-    def rewind_to(self, step: int) -> None:
-        pass
-
-    def series(self, name: str) -> list[float]:
-        return [m[name] for _, m in self.rows if name in m]
 
 
 @pytest.mark.slow
@@ -184,7 +161,7 @@ class FakeReport:
 def test_tiny_training_run_learns_and_writes_samples(tmp_path, overrides):
     config = small_config(steps=60, lr=3e-3, warmup_steps=5, corpus_chars=300_000, eval_interval=30,
                           eval_windows=16, sample_chars=40, log_interval=10, **overrides)
-    report = FakeReport(tmp_path)
+    report = LocalReport(tmp_path)
     final = ct.train(config, report)
     evals = report.series("eval/loss")
     assert len(evals) == 3  # before training, at 30, and the final one at 60
@@ -200,7 +177,7 @@ def test_tiny_training_run_learns_and_writes_samples(tmp_path, overrides):
 
 @pytest.mark.slow
 def test_runs_through_the_runner(engine, home, monkeypatch):
-    from pathway.labs import jobs
+    from pathway.labs.engine import jobs
 
     monkeypatch.setenv("PATHWAY_GPU", "none")
     settings = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "batch_size": 8, "steps": 40,

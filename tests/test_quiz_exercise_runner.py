@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pathway.content.exercise_runner import STARTUP_ALLOWANCE_S, ExerciseJob, run_exercise, run_exercises
+from pathway.quiz.exercise_runner import STARTUP_ALLOWANCE_S, ExerciseJob, run_exercise, run_exercises
 
 TESTS = '''
 def test_small():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pathway.content.grading import (
+from pathway.quiz.grading import (
     AGAIN,
     EASY,
     GOOD,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from pathway.content.grading import correct_answer, grade_any
+from pathway.quiz.grading import correct_answer, grade_any
 from pathway.content.loader import load_course
-from pathway.db import reviews
-from pathway.db.mock import MockSession, MockSettings, list_mocks, mock_report, pick_questions
+from pathway.quiz import scheduling as reviews
+from pathway.quiz.mock import MockSession, MockSettings, list_mocks, mock_report, pick_questions
 from pathway.db.models import MockInterview, ReviewLog
 
 COURSE = load_course(Path(__file__).parent / "fixtures" / "quiz_content")

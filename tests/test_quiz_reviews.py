@@ -10,7 +10,7 @@ import fsrs
 import pytest
 from sqlmodel import Session, select
 
-from pathway.db import quiz_stats, reviews
+from pathway.quiz import stats as quiz_stats, scheduling as reviews
 from pathway.db.models import Activity, Card, ReviewLog
 from pathway.db.progress import open_lesson, update_learner
 

@@ -12,7 +12,7 @@ import pytest
 from pathway.tui import app as app_module
 from pathway.tui.app import PathwayApp
 from pathway.tui.screens.progress import ProgressScreen
-from pathway.tui.screens.quiz import QuizScreen
+from pathway.tui.quiz.screen import QuizScreen
 from tui_helpers import open_mode
 
 CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from pathway.cli import main
-from pathway.content.grading import correct_answer, grade_any
+from pathway.quiz.grading import correct_answer, grade_any
 from pathway.content.loader import load_course
-from pathway.db import reviews
+from pathway.quiz import scheduling as reviews
 from pathway.db.engine import open_database
-from pathway.db.mock import MockSession, MockSettings
+from pathway.quiz.mock import MockSession, MockSettings
 from pathway.db.models import utcnow
 from pathway.db.progress import open_lesson, save_scroll, set_lesson_complete, update_learner
 from pathway.db.transfer import export_data

@@ -7,14 +7,14 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from pathway.db import reviews
+from pathway.quiz import scheduling as reviews
 from pathway.db.engine import open_database
 from pathway.db.models import MockInterview, ReviewLog
 from pathway.tui import app as app_module
 from pathway.tui.app import PathwayApp
 from pathway.tui.screens.progress import ProgressScreen
-from pathway.tui.screens.quiz import QuizScreen
-from pathway.tui.widgets.question_card import QuestionCard
+from pathway.tui.quiz.screen import QuizScreen
+from pathway.tui.quiz.question_card import QuestionCard
 from tui_helpers import open_mode, wait_ready
 
 CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"

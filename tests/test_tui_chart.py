@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from textual.app import App
 
-from pathway.labs.curves import ema_smooth
+from pathway.tui.widgets.curves import ema_smooth
 from pathway.tui.widgets.line_chart import ChartSeries, LineChart
 
 SERIES = {

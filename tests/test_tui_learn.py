@@ -198,7 +198,7 @@ class TestLanguage:
 
 class TestCheckYourself:
     async def test_k_drills_the_lessons_questions(self, home: Path) -> None:
-        from pathway.tui.screens.quiz import QuizScreen
+        from pathway.tui.quiz.screen import QuizScreen
 
         app = make_app(home=home)  # the shipped course: lessons and questions
         async with app.run_test(size=(100, 30)) as pilot:

@@ -15,21 +15,20 @@ from textual.binding import Binding
 from textual.message import Message
 
 from pathway.errors import PathwayError
-from pathway.tui.commands import LessonCommands, ModeCommands, QuestionCommands
+from pathway.tui.modes import MODES as APP_MODES
+from pathway.tui.palette import LessonCommands, ModeCommands, QuestionCommands
 from pathway.tui.screens.home import HomeScreen
 
 
 
-def lazy_screen(module: str, name: str):
-    """A factory that imports a screen's module on first use, keeping it off the first frame."""
+def lazy_screen(path: str):
+    """A factory that imports a screen's module ("module:Class") on first use, keeping it off the first frame."""
+    module, name = path.split(":")
 
     def build():
         return getattr(importlib.import_module(module), name)()
 
     return build
-
-
-MODE_KEYS = {"home": "f2", "learn": "f3", "quiz": "f4", "labs": "f5", "progress": "f6"}
 
 
 @dataclass
@@ -45,15 +44,9 @@ class PathwayApp(App):
     TITLE = "pathway"
     CSS_PATH = "pathway.tcss"
     COMMANDS = App.COMMANDS | {LessonCommands, QuestionCommands, ModeCommands}
-    MODES = {
-        "home": HomeScreen,
-        "learn": lazy_screen("pathway.tui.screens.learn", "LearnScreen"),
-        "quiz": lazy_screen("pathway.tui.screens.quiz", "QuizScreen"),
-        "labs": lazy_screen("pathway.tui.screens.labs", "LabsScreen"),
-        "progress": lazy_screen("pathway.tui.screens.progress", "ProgressScreen"),
-    }
+    MODES = {mode.id: HomeScreen if mode.id == "home" else lazy_screen(mode.screen) for mode in APP_MODES}
     BINDINGS = [
-        *(Binding(key, f"mode('{mode}')", mode.title(), show=False) for mode, key in MODE_KEYS.items()),
+        *(Binding(mode.key, f"mode('{mode.id}')", mode.title, show=False) for mode in APP_MODES),
         Binding("f1,question_mark", "help", "Help"),
         Binding("ctrl+t", "change_theme", "Theme", show=False),
         Binding("ctrl+l", "toggle_language", "中/EN", show=False),
@@ -87,7 +80,7 @@ class PathwayApp(App):
             engine = open_database(home)
             course = load_course(self.content_dir)
             learner = progress.get_learner(engine)
-            from pathway.labs import jobs
+            from pathway.labs.engine import jobs
 
             jobs.reconcile(engine)  # runs whose runner died while the app was closed -> interrupted
         except PathwayError as exc:

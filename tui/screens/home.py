@@ -47,7 +47,7 @@ class HomeScreen(ModeScreen):
     def poll_labs(self) -> None:
         import numpy as np  # not on the first frame's import path
 
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
         from pathway.tui.widgets.spark import sparkline
 
         engine = self.data.engine
@@ -99,7 +99,7 @@ class HomeScreen(ModeScreen):
         self.poll_labs()
 
     def reviews_text(self, course, learner) -> str:
-        from pathway.db import reviews
+        from pathway.quiz import scheduling as reviews
 
         if not course.questions:
             return "[b]Reviews[/b]  no questions loaded"

@@ -15,10 +15,11 @@ class LabSettingsScreen(ModalScreen[dict | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "start", "Start")]
 
-    def __init__(self, lab, defaults: dict) -> None:
+    def __init__(self, lab, defaults: dict, cuda: bool) -> None:
         super().__init__()
         self.lab = lab
-        self.defaults = defaults
+        self.defaults = defaults  # the defaults of the device the run will use (see catalog.default_values)
+        self.cuda = cuda
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="settings-box"):
@@ -47,7 +48,7 @@ class LabSettingsScreen(ModalScreen[dict | None]):
         from pathway.labs import catalog
 
         try:
-            overrides = catalog.validate_config(self.lab.id, self.values())
+            overrides = catalog.validate_config(self.lab.id, self.values(), cuda=self.cuda)
         except PathwayError as exc:
             self.query_one("#settings-error", Static).update(f"[red]{escape(exc.message)}[/]")
             return

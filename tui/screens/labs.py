@@ -15,10 +15,12 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from pathway.tui.screens.base import ModeScreen
-from pathway.tui.screens.run_view import ACTIVE, RunScreen, format_duration, progress_bar
+from pathway.durations import format_duration
+from pathway.labs.engine.status import ACTIVE, ALL, is_good
+from pathway.tui.screens.run_view import RunScreen, progress_bar
 
 POLL_SECONDS = 1.0
-STATUS_FILTERS = [None, "running", "succeeded", "failed", "stopped", "diverged", "interrupted"]
+STATUS_FILTERS = [None, *ALL]
 
 
 def lab_line(lab) -> Text:
@@ -47,12 +49,16 @@ class LabsScreen(ModeScreen):
     class RunsPolled(Message):
         rows: list  # (run, RunProgress, latest loss)
 
+    @dataclass
+    class GpusCounted(Message):
+        count: int  # GPUs NVML sees (0 on a CPU-only machine)
+
     def __init__(self) -> None:
         super().__init__()
         self.status_filter: str | None = None
         self.lab_filter: str | None = None
         self.marked: set[int] = set()
-        self.cuda = False
+        self.cuda = False  # a GPU is there: estimates and form defaults are CUDA's (set by count_gpus)
 
     def compose(self) -> ComposeResult:
         from pathway.labs import catalog
@@ -71,6 +77,7 @@ class LabsScreen(ModeScreen):
         self.query_one("#lab-list", OptionList).highlighted = 0
         self.query_one("#lab-list").focus()
         self.poll_runs()
+        self.count_gpus()
         self.set_interval(POLL_SECONDS, self.poll_runs)
 
     # --- catalog ----------------------------------------------------------------
@@ -82,6 +89,16 @@ class LabsScreen(ModeScreen):
         if option_list.highlighted is None:
             return None
         return catalog.get_lab(option_list.get_option_at_index(option_list.highlighted).id)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="gpu-count")
+    def count_gpus(self) -> None:
+        from pathway.labs import catalog
+
+        self.post_message(self.GpusCounted(catalog.visible_gpu_count()))
+
+    def on_labs_screen_gpus_counted(self, message: GpusCounted) -> None:
+        self.cuda = message.count > 0
+        self.on_option_list_option_highlighted()
 
     def on_option_list_option_highlighted(self) -> None:
         lab = self.selected_lab()
@@ -113,12 +130,12 @@ class LabsScreen(ModeScreen):
             if overrides is not None:
                 self.start_run(lab.id, overrides)
 
-        self.app.push_screen(LabSettingsScreen(lab, catalog.default_values(lab.id, self.cuda)), started)
+        self.app.push_screen(LabSettingsScreen(lab, catalog.default_values(lab.id, self.cuda), self.cuda), started)
 
     @work(thread=True, exit_on_error=False, group="lab-start")
     def start_run(self, lab_id: str, overrides: dict) -> None:
         from pathway.errors import PathwayError
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
 
         try:
             run_id = jobs.start(self.app.data.engine, self.app.data.home, lab_id, overrides)
@@ -135,7 +152,7 @@ class LabsScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-poll")
     def poll_runs(self) -> None:
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
 
         engine = self.app.data.engine
         runs = jobs.list_runs(engine, lab=self.lab_filter, status=self.status_filter, limit=200)
@@ -151,7 +168,7 @@ class LabsScreen(ModeScreen):
         table.clear()
         for run, progress, loss in message.rows:
             mark = "●" if run.id in self.marked else " "
-            color = "green" if run.status in ACTIVE or run.status == "succeeded" else "red"
+            color = "green" if is_good(run.status) else "red"
             table.add_row(
                 f"{mark}{run.id}",
                 run.lab,
@@ -217,7 +234,7 @@ class LabsScreen(ModeScreen):
     @work(thread=True, exit_on_error=False, group="run-control")
     def control(self, run_id: int, what: str) -> None:
         from pathway.errors import PathwayError
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
 
         data = self.app.data
         try:

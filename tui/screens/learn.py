@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
-
 from textual import work
-from textual.app import ComposeResult, SuspendNotSupported
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Markdown, Static, Tree
 
+from pathway.tui.editor import edit_in_terminal, scratch_file
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.lesson_tree import LessonTree
 
@@ -208,25 +205,9 @@ class LearnScreen(ModeScreen):
         if not code:
             self.notify("This lesson has no Python code blocks.", timeout=3)
             return
-        scratch = self.data.home / "scratch"
-        scratch.mkdir(exist_ok=True)
-        path = scratch / f"{self.lesson_id}.py"
-        if not path.exists():
-            path.write_text(code, encoding="utf-8")
-        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
-        if not editor:
-            self.notify(f"Set $EDITOR to edit here. The code is in {path}", timeout=8)
-            return
-        try:
-            with self.app.suspend():
-                subprocess.call([*shlex.split(editor), str(path)])
-        except SuspendNotSupported:
-            self.notify(f"This terminal cannot hand over to an editor. The code is in {path}", timeout=8)
-            return
-        except OSError as exc:
-            self.notify(f"Could not start {editor!r} ({exc.strerror}). The code is in {path}", severity="warning", timeout=8)
-            return
-        self.notify(f"Your copy stays in {path}", timeout=5)
+        path = scratch_file(self.data.home, self.lesson_id, code, keep_existing=True)
+        if edit_in_terminal(self.app, path):
+            self.notify(f"Your copy stays in {path}", timeout=5)
 
     def action_toggle_tree(self) -> None:
         tree = self.query_one(LessonTree)

@@ -71,8 +71,8 @@ class ProgressScreen(ModeScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="progress")
     def load(self, engine, questions) -> None:
-        from pathway.db import quiz_stats, reviews
-        from pathway.db.mock import list_mocks
+        from pathway.quiz import stats as quiz_stats, scheduling as reviews
+        from pathway.quiz.mock import list_mocks
 
         ids = [q.id for q in questions]
         snapshot = Snapshot(
@@ -123,7 +123,7 @@ class ProgressScreen(ModeScreen):
 
     def action_reset(self) -> None:
         """Reset a topic's or all quiz progress, after picking and confirming."""
-        from pathway.db import reviews
+        from pathway.quiz import scheduling as reviews
         from pathway.tui.screens.confirm import ConfirmScreen, PickScreen
 
         course, engine = self.data.course, self.data.engine

@@ -15,24 +15,15 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from pathway.durations import format_duration
+from pathway.labs.engine.contract import SAMPLE_NAME
+from pathway.labs.engine.status import ACTIVE, is_good
 from pathway.tui.run_data import RunData
 from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
 from pathway.tui.widgets.spark import sparkline
 
 POLL_SECONDS = 0.5
-SAMPLE_NAME = "sample.txt"  # a lab may keep its latest generated text here (e.g. the text-generation lab)
-ACTIVE = ("queued", "running")
 
-
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(max(seconds, 0))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def progress_bar(fraction: float | None, width: int = 12) -> str:
@@ -103,7 +94,7 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="gpu-check")
     def check_gpu(self) -> None:
-        from pathway.labs.gpu import default_provider
+        from pathway.labs.engine.gpu import default_provider
 
         provider = default_provider()
         try:
@@ -119,7 +110,7 @@ class RunScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run-poll")
     def poll(self) -> None:
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
 
         engine = self.app.data.engine
         runs, rows, progress, reset = [], {}, {}, set()
@@ -187,7 +178,7 @@ class RunScreen(Screen):
                 details.append(f"ETA {format_duration(progress.eta_s)}")
             color = PALETTE[index % len(PALETTE)] if self.comparing else ""
             name = f"[b {color}]#{run.id} {escape(run.lab)}[/]" if color else f"[b]#{run.id} {escape(run.lab)}[/]"
-            status = f"[{'green' if run.status in ACTIVE or run.status == 'succeeded' else 'red'}]{run.status}[/]"
+            status = f"[{'green' if is_good(run.status) else 'red'}]{run.status}[/]"
             parts.append(f"{name} {status} {progress_bar(progress.fraction)} " + " · ".join(details))
             if run.error and not self.comparing:
                 parts.append(f"[red]{escape(run.error.strip().splitlines()[-1])}[/]")
@@ -285,7 +276,7 @@ class RunScreen(Screen):
 
     @work(thread=True, exit_on_error=False, group="run-control")
     def stop_runs(self) -> None:
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
 
         for run_id in self.run_ids:
             if self.statuses.get(run_id) in ACTIVE:
@@ -298,7 +289,7 @@ class RunScreen(Screen):
     @work(thread=True, exit_on_error=False, group="run-control")
     def resume_runs(self) -> None:
         from pathway.errors import PathwayError
-        from pathway.labs import jobs
+        from pathway.labs.engine import jobs
 
         for run_id in self.run_ids:
             try:

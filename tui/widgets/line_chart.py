@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from pathway.labs.curves import DEFAULT_SMOOTHING, EmaSmoother, ema_smooth_array, reduce_columns
+from pathway.tui.widgets.curves import DEFAULT_SMOOTHING, EmaSmoother, ema_smooth_array, reduce_columns
 from pathway.tui.widgets.braille import BrailleCanvas
 
 Y_LABEL_WIDTH = 8

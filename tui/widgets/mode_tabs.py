@@ -6,7 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
-MODES = [("home", "Home", "F2"), ("learn", "Learn", "F3"), ("quiz", "Quiz", "F4"), ("labs", "Labs", "F5"), ("progress", "Progress", "F6")]
+from pathway.tui.modes import MODES
 
 
 class ModeTabs(Horizontal):
@@ -18,9 +18,9 @@ class ModeTabs(Horizontal):
 
     def compose(self) -> ComposeResult:
         yield Label("pathway", id="brand")
-        for mode, title, key in MODES:
-            label = Label(f" {title} [dim]{key}[/] ", classes="tab", id=f"tab-{mode}")
-            if mode == self.current:
+        for mode in MODES:
+            label = Label(f" {mode.title} [dim]{mode.key.upper()}[/] ", classes="tab", id=f"tab-{mode.id}")
+            if mode.id == self.current:
                 label.add_class("-current")
             yield label
 

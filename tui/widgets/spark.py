@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pathway.labs.curves import reduce_columns
+from pathway.tui.widgets.curves import reduce_columns
 
 BARS = "▁▂▃▄▅▆▇█"
 

@@ -1,0 +1,86 @@
+"""Following a run from the terminal: a Rich progress line with loss, throughput and ETA.
+
+Used by `pathway lab run` and `pathway lab resume` without --detach. It reads
+the run from the database (the runner is another process) every half second;
+Ctrl+C stops the run the way `pathway lab stop` does, with a checkpoint.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from pathway.durations import format_duration
+from pathway.labs.engine.status import ACTIVE, exit_code
+
+POLL_S = 0.5
+
+
+def follow(engine, run_id: int) -> int:
+    """Show a live progress display until the run ends; Ctrl+C stops the run (with a checkpoint)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from pathway.labs.engine import jobs
+
+    console = Console(stderr=False)
+    run = jobs.get_run(engine, run_id)
+    columns = (
+        TextColumn("[bold]run {task.fields[run]}[/] {task.fields[status]}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}  {task.fields[speed]}  ETA {task.fields[eta]}"),
+    )
+    try:
+        with Progress(*columns, console=console, transient=False) as bar:
+            task = bar.add_task("", total=None, run=run_id, status=run.status, loss="-", speed="-", eta="-")
+            while True:
+                run = jobs.get_run(engine, run_id)
+                latest = jobs.latest_metrics(engine, run_id, names=("train/loss", "train/samples_per_s"))
+                prog = jobs.progress(engine, run)
+                bar.update(
+                    task, total=run.total_steps, completed=run.step, status=run.status,
+                    loss=f"{latest['train/loss'].value:.4f}" if "train/loss" in latest else "-",
+                    speed=f"{latest['train/samples_per_s'].value:,.0f} samples/s" if "train/samples_per_s" in latest else "-",
+                    eta=format_duration(prog.eta_s, missing="-"),
+                )
+                if run.status not in ACTIVE:
+                    break
+                if not jobs.is_alive(run) and run.pid:
+                    jobs.reconcile(engine, stale_after_s=jobs.STALE_HEARTBEAT_S)
+                time.sleep(POLL_S)
+    except KeyboardInterrupt:
+        console.print(f"Stopping run {run_id} (it saves a checkpoint first)...")
+        status = jobs.stop(engine, run_id)
+        console.print(f"run {run_id}: {status}. Continue it with `pathway lab resume {run_id}`.")
+        return 130
+    return report_end(console, jobs.get_run(engine, run_id))
+
+
+def report_end(console, run) -> int:
+    """Print how the run ended; the exit code: 0 succeeded or stopped, 1 failed or diverged."""
+    from pathway.labs.engine import jobs
+
+    final = jobs.final_metrics(run)
+    shown = ", ".join(f"{k} {fmt(v)}" for k, v in final.items())
+    console.print(f"run {run.id}: {run.status}" + (f" ({shown})" if shown else ""))
+    if run.error:
+        print(run.error, file=sys.stderr)
+    return exit_code(run.status)
+
+
+# --- formatting shared with `pathway lab status` ---------------------------------------
+
+
+def iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def fmt(v: float | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def pct(v: float | None, digits: int = 0) -> str:
+    return "-" if v is None else f"{v:.{digits}%}"

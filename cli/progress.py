@@ -1,0 +1,102 @@
+"""`pathway stats [--json]`, `pathway export FILE`, `pathway import FILE`: progress, headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date, timedelta
+from pathlib import Path
+
+from pathway.content.loader import load_course
+from pathway.db import progress
+from pathway.db.engine import open_database
+from pathway.home import resolve_home
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    stats = sub.add_parser("stats", help="print progress: lessons done, streak, activity")
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats.set_defaults(handler=run_stats)
+    export = sub.add_parser("export", help="write all progress to a JSON file")
+    export.add_argument("file", help="where to write (JSON)")
+    export.set_defaults(handler=run_export)
+    load = sub.add_parser("import", help="load progress from a file written by `pathway export`")
+    load.add_argument("file", help="the JSON file")
+    load.add_argument("--replace", action="store_true", help="overwrite the progress this home already holds")
+    load.set_defaults(handler=run_import)
+
+
+def collect_stats(engine, course) -> dict:
+    rows = progress.lesson_progress(engine)
+    done = {lesson_id for lesson_id, row in rows.items() if row.status == "completed"}
+    today = date.today()
+    days = progress.activity_by_day(engine, today - timedelta(days=365))
+    learner = progress.get_learner(engine)
+    return {
+        "lessons_total": len(course.lessons),
+        "lessons_completed": len(done & {lesson.id for lesson in course.lessons}),
+        "last_lesson": learner.last_lesson_id,
+        "streak_days": progress.streak(set(days), today),
+        "actions_today": days.get(today.isoformat(), 0),
+        "active_days_last_year": len(days),
+        **quiz_stats(engine, course),
+    }
+
+
+def quiz_stats(engine, course) -> dict:
+    """Question-bank progress: what is scheduled, due, answered, and the review streak."""
+    from pathway.quiz import stats as qs
+    from pathway.quiz import scheduling as reviews
+
+    bank = {question.id for question in course.questions}
+    scheduled = set(reviews.cards(engine)) & bank
+    mastery = qs.topic_mastery(engine, course.questions)
+    return {
+        "questions_total": len(bank),
+        "questions_scheduled": len(scheduled),
+        "questions_due": reviews.due_count(engine, bank),
+        "reviews_total": sum(qs.review_heatmap(engine, days=3650).values()),
+        "review_streak_days": qs.review_streak(engine),
+        "mastery_by_topic": {str(topic): round(m.mastery, 3) for topic, m in mastery.items()},
+    }
+
+
+def run_stats(args: argparse.Namespace) -> int:
+    engine = open_database(resolve_home(args.home))
+    stats = collect_stats(engine, load_course(args.content_dir))
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        print(
+            f"Lessons: {stats['lessons_completed']} / {stats['lessons_total']} done\n"
+            f"Streak: {stats['streak_days']} day(s); {stats['actions_today']} action(s) today\n"
+            f"Last lesson: {stats['last_lesson'] or '-'}\n"
+            f"Questions: {stats['questions_scheduled']} / {stats['questions_total']} started, "
+            f"{stats['questions_due']} due; review streak {stats['review_streak_days']} day(s)"
+        )
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from pathway.db.transfer import export_progress
+
+    engine = open_database(resolve_home(args.home))
+    counts = export_progress(engine, Path(args.file))
+    print(f"Wrote {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from pathway.db.engine import backup_file, database_url, sqlite_path
+    from pathway.db.transfer import has_progress, import_progress, parse_progress
+
+    engine = open_database(resolve_home(args.home))
+    path = Path(args.file)
+    parse_progress(path)  # a bad file stops here, before any backup or change
+    if args.replace and has_progress(engine):
+        db_file = sqlite_path(database_url(resolve_home(args.home)))
+        if db_file is not None:
+            print(f"Backed up the current progress to {backup_file(db_file, 'import')}")
+    counts = import_progress(engine, path, replace=args.replace)
+    print(f"Imported {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    return 0

@@ -1,0 +1,86 @@
+"""The contract between a lab program and the engine: what a lab declares, and what it receives.
+
+A lab is a folder under `labs/programs/`: `spec.py` declares it (a `LabSpec`,
+torch-free, read by the TUI and the command line) and `train.py` holds
+`train(config, report)`, which the runner calls in its own process with the
+merged, validated config and a `Report`.
+
+    def train(config: Config, report: Report) -> dict | None:
+        for step in range(start, config.steps):
+            ...
+            report.step(step, **{"train/loss": loss.item()})
+            if report.should_stop:            # SIGINT: save a checkpoint, then return
+                break
+        return {"eval/acc": acc}              # final metrics, stored on the run row
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Mapping, Protocol
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from pathway.labs.engine.settings import KnobInfo
+
+SAMPLE_NAME = "sample.txt"  # a lab's latest table or generated text; the run view shows it under the chart
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """One lab as the catalog, the settings form and the runner see it."""
+
+    id: str
+    title: str
+    description: str
+    lesson_ids: tuple[str, ...]
+    config_cls: type
+    module: str  # dotted path of the module with train(config, report)
+    expected_seconds: Mapping[str, float]  # "cpu" / "cuda": wall time of the default config
+    cuda_defaults: Mapping[str, Any] = field(default_factory=dict)  # larger sizes used on a GPU
+    # What the dashboard's main chart draws: metric names (fnmatch patterns) and what the x axis is.
+    chart_metrics: tuple[str, ...] = ("train/loss", "eval/loss")
+    chart_x_label: str = "step"  # e.g. "batch size" for a lab that reports one point per batch size
+
+    def knobs(self) -> list[KnobInfo]:
+        """The settings of this lab, for a form or `pathway lab list`."""
+        from pathway.labs.engine.settings import describe
+
+        return describe(self.config_cls)
+
+    def expected_time(self, cuda: bool) -> str:
+        """Human wall-time estimate for the default config on this kind of device."""
+        seconds = self.expected_seconds.get("cuda" if cuda else "cpu") or self.expected_seconds.get("cpu", 0)
+        return f"~{seconds:.0f} s" if seconds < 90 else f"~{seconds / 60:.0f} min"
+
+
+class Report(Protocol):
+    """What a lab's `train(config, report)` may use. The engine's `Reporter` is the one implementation."""
+
+    run_id: int
+    run_dir: Path  # this run's folder: log, checkpoint, sample file
+    cache_dir: Path  # shared by all runs of this home: generated data sets, tokenizers
+    checkpoint_path: Path  # run_dir / CHECKPOINT_NAME
+    resuming: bool  # the run continues an earlier one: load checkpoint_path if it exists
+    device: str  # where the runner placed the lab, e.g. "cpu" or "cuda:0"
+    should_stop: bool  # a stop was asked (SIGINT): save a checkpoint and return
+    last_step: int  # the last step reported (on resume: the step recorded before the stop)
+    engine: Engine  # the database, for a distributed lab whose ranks report for themselves
+
+    def step(self, step: int, **metrics: float) -> None:
+        """Record metrics at `step`; names may hold a slash: `**{"train/loss": 0.3}`."""
+
+    def log_text(self, message: str) -> None:
+        """One line into the run's log."""
+
+    def write_sample(self, text: str) -> None:
+        """Replace the run's sample file (a table, generated text) atomically."""
+
+    def set_total_steps(self, total: int) -> None:
+        """How many steps make 100% (progress bar and ETA)."""
+
+    def rewind_to(self, step: int) -> None:
+        """On resume: forget metrics after the checkpoint's `step`, so the curve continues there."""
