@@ -64,7 +64,7 @@ def main() -> int:
     print(f"1M vs 1k frame time ratio: {big[0] / small[0]:.1f}x; 1M frame {big[0]:.2f} ms (goal <= 20 ms) -> "
           f"{'OK' if big[0] <= 20 else 'OVER'}")
     widget = asyncio.run(widget_frames(args.repeats))
-    print(f"\nWhole chart widget frame (reduce raw + smoothed, braille drawing, axes) at 100x30, live run growing by 500 points a poll:")
+    print("\nWhole chart widget frame (reduce raw + smoothed, braille drawing, axes) at 100x30, live run growing by 500 points a poll:")
     for n, ms in widget.items():
         print(f"{n:>10,} {ms:18.2f} ms")
     print(f"1M vs 1k widget frame ratio: {widget[1_000_000] / widget[1_000]:.1f}x; 1M frame {widget[1_000_000]:.2f} ms (goal <= 20 ms)")

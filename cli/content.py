@@ -84,7 +84,7 @@ def print_report(report: dict, console: Console) -> None:
         console.print("[yellow]Code exercises were not run (--fast).[/]")
     for warning in report["warnings"]:
         field = f" [{warning['field']}]" if warning["field"] else ""
-        console.print(f"[yellow]warning[/] " + escape(f"{warning['file']}{field}: {warning['reason']}"), highlight=False)
+        console.print("[yellow]warning[/] " + escape(f"{warning['file']}{field}: {warning['reason']}"), highlight=False)
     if report["problems"]:
         console.print(f"[bold red]{len(report['problems'])} problem(s):[/]")
         for problem in report["problems"]:

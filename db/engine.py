@@ -7,7 +7,6 @@ change, then upgrades it to the newest revision with Alembic.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from contextlib import closing
 from datetime import datetime
@@ -16,15 +15,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from pathway.db.location import DB_FILENAME, HEAD_REVISION, database_url, sqlite_path, sqlite_revision  # noqa: F401
 from pathway.errors import PathwayError
 
-DB_FILENAME = "pathway.db"
 BUSY_TIMEOUT_MS = 15_000  # labs write metrics while the app writes answers
-HEAD_REVISION = "0003"  # newest migration; a test checks it against Alembic's head
-
-
-def database_url(home: Path) -> str:
-    return os.environ.get("PATHWAY_DB_URL") or f"sqlite:///{home / DB_FILENAME}"
 
 
 def make_engine(url: str) -> Engine:
@@ -42,14 +36,6 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     return engine
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file behind a sqlite URL, or None for memory or other databases."""
-    prefix = "sqlite:///"
-    if not url.startswith(prefix) or url == prefix or ":memory:" in url:
-        return None
-    return Path(url[len(prefix):])
 
 
 def check_sqlite_file(path: Path) -> None:
@@ -88,16 +74,6 @@ def backup_file(path: Path, label: str) -> Path:
     with closing(sqlite3.connect(path)) as source, closing(sqlite3.connect(target)) as copy:
         source.backup(copy)
     return target
-
-
-def sqlite_revision(path: Path) -> str | None:
-    """The schema revision stamped in a SQLite file, read without Alembic (it is slow to import)."""
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-    except sqlite3.Error:
-        return None
-    return row[0] if row else None
 
 
 def open_database(home: Path, url: str | None = None) -> Engine:

@@ -306,13 +306,15 @@ def drill_queue(
 
     Hardest first: highest FSRS difficulty, then most lapses; never-seen questions last.
     """
+    # sets made once: a filter given as a generator would be used up by the first question
+    topics, weeks, difficulties, types = (None if f is None else set(f) for f in (topics, weeks, difficulties, types))
     keep = [
         q
         for q in questions
-        if (topics is None or q.topic in set(topics))
-        and (weeks is None or q.week in set(weeks))
-        and (difficulties is None or q.difficulty in set(difficulties))
-        and (types is None or q.type in set(types))
+        if (topics is None or q.topic in topics)
+        and (weeks is None or q.week in weeks)
+        and (difficulties is None or q.difficulty in difficulties)
+        and (types is None or q.type in types)
     ]
     if seed is not None:
         random.Random(seed).shuffle(keep)

@@ -46,7 +46,7 @@ def imports_of(path: Path) -> set[str]:
     return names
 
 
-@pytest.mark.parametrize("package", ["db", "content", "labs"])
+@pytest.mark.parametrize("package", ["db", "content", "labs", "quiz", "cli"])
 def test_library_packages_do_not_import_textual(package: str) -> None:
     offenders = [str(p.relative_to(REPO)) for p in (REPO / package).rglob("*.py") if "textual" in imports_of(p)]
     assert offenders == []

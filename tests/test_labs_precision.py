@@ -6,7 +6,6 @@ and a huge initial loss scale makes its first steps overflow for certain.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

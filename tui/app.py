@@ -56,6 +56,13 @@ class PathwayApp(App):
     class DataReady(Message):
         """Posted once the database is open and the course is loaded."""
 
+    @dataclass
+    class ProgressGlanced(Message):
+        """Posted before DataReady when the progress could be read cheaply (db.glance): Home draws it early."""
+
+        course: object  # pathway.content.loader.Course
+        glance: object  # pathway.db.glance.ProgressGlance
+
     def __init__(self, home: str | Path | None = None, content_dir: str | Path | None = None) -> None:
         super().__init__()
         self.home_option = home
@@ -70,15 +77,20 @@ class PathwayApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="load")
     def load_data(self) -> None:
         # Imported here so that SQLAlchemy, Alembic and pydantic load after the first frame.
-        from pathway.content.loader import load_course
-        from pathway.db import progress
-        from pathway.db.engine import open_database
-        from pathway.home import resolve_home
+        from pathway.content.cache import load_course_cached
+        from pathway.db.glance import progress_glance
+        from pathway.home import cache_dir, resolve_home
 
         try:
             home = resolve_home(self.home_option)
+            course = load_course_cached(self.content_dir, cache_dir(home))
+            glance = progress_glance(home)  # stdlib sqlite3: Home shows progress before SQLAlchemy loads
+            if glance is not None:
+                self.call_from_thread(self._progress_glanced, course, glance)
+            from pathway.db import progress
+            from pathway.db.engine import open_database
+
             engine = open_database(home)
-            course = load_course(self.content_dir)
             learner = progress.get_learner(engine)
             from pathway.labs.engine import jobs
 
@@ -87,6 +99,10 @@ class PathwayApp(App):
             self.call_from_thread(self.show_fatal, exc.message)
             return
         self.call_from_thread(self._data_loaded, Data(home=home, engine=engine, course=course), learner.theme)
+
+    def _progress_glanced(self, course, glance) -> None:
+        for screen in self.screen_stack:
+            screen.post_message(self.ProgressGlanced(course, glance))
 
     def _data_loaded(self, data: Data, theme: str) -> None:
         self.data = data

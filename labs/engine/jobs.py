@@ -4,12 +4,11 @@ A run is a row in the database plus a runner process (`pathway.labs.engine.runne
 in its own session, so closing the TUI or the shell never stops it. Nothing
 here imports torch; the runner does, in its own process.
 
-    >>> engine = open_database(home)
-    >>> reconcile(engine)                      # at start: dead runners -> interrupted
-    >>> run_id = start(engine, home, "mlp-digits", {"steps": 500})
-    >>> stop(engine, run_id)                   # SIGINT, then SIGTERM, then SIGKILL
-    'stopped'
-    >>> resume(engine, home, run_id)           # same run id, continues the step count
+    engine = open_database(home)
+    reconcile(engine)                      # at start: dead runners -> interrupted
+    run_id = start(engine, home, "mlp-digits", {"steps": 500})
+    stop(engine, run_id)                   # SIGINT, then SIGTERM, then SIGKILL -> 'stopped'
+    resume(engine, home, run_id)           # same run id, continues the step count
 
 Queries for the dashboard (`list_runs`, `metrics_since`, ...) live in
 `pathway.labs.engine.queries` and are re-exported here.
@@ -55,7 +54,7 @@ __all__ = [
     "start", "stop", "resume", "reconcile", "is_alive",
     # queries, re-exported
     "MetricPoint", "RunProgress", "final_metrics", "get_run", "latest_metrics", "list_runs", "log_path",
-    "metrics_since", "progress", "running_runs", "tail_log", "wait_for",
+    "metrics_since", "progress", "recent_values", "running_runs", "tail_log", "wait_for",
 ]
 
 STOP_GRACE_S = 20.0  # SIGINT -> checkpoint -> exit; a big model's checkpoint takes a while

@@ -73,14 +73,19 @@ def torchrun_command(
 
 
 def _torchrun_has_signal_option() -> bool:
-    """torchrun learned --signals-to-handle in recent releases; older ones always handle SIGINT themselves."""
-    import inspect
+    """torchrun learned --signals-to-handle in recent releases; older ones always handle SIGINT themselves.
 
+    Read from torchrun's source file rather than by importing it: the engine stays torch-free.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("torch")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    source = Path(next(iter(spec.submodule_search_locations))) / "distributed" / "run.py"
     try:
-        import torch.distributed.run as torchrun
-
-        return "signals_to_handle" in inspect.getsource(torchrun.get_args_parser)
-    except Exception:
+        return "signals_to_handle" in source.read_text(encoding="utf-8")
+    except OSError:
         return False
 
 

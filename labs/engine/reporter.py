@@ -49,6 +49,13 @@ class Diverged(Exception):
         self.name, self.value, self.step = name, value, step
 
 
+def is_loss(name: str) -> bool:
+    """`train/loss`, `fp16/loss`, `eval/aux_loss` are losses; `fp16/loss_scale` (GradScaler's scale, which
+    legitimately overflows to inf before it backs off) is not."""
+    last = name.rsplit("/", 1)[-1]
+    return last == "loss" or last.endswith("_loss")
+
+
 def _recorded_step(engine: Engine, run_id: int) -> int:
     with engine.connect() as conn:
         return conn.execute(sa.select(Run.step).where(Run.id == run_id)).scalar() or 0
@@ -94,8 +101,8 @@ class Reporter:
     def step(self, step: int, **metrics: float) -> None:
         """Record metrics at `step`. Keyword names may hold a slash: `**{"train/loss": 0.3}`.
 
-        A non-finite value of a metric whose name contains "loss" raises
-        Diverged (after the value is recorded, so the curve shows it).
+        A non-finite value of a loss (see `is_loss`) raises Diverged (after
+        the value is recorded, so the curve shows it).
         """
         t = time.time()
         put = self._queue.append
@@ -104,7 +111,7 @@ class Reporter:
             value = float(value)
             if value == value:  # SQLite turns NaN into NULL, which the table refuses; +-inf is stored
                 put((step, t, name, value))
-            if not math.isfinite(value) and "loss" in name:
+            if not math.isfinite(value) and is_loss(name):
                 bad = (name, value)
         self.last_step = step
         if bad is not None:

@@ -39,6 +39,12 @@ class HomeScreen(ModeScreen):
                 yield Static("", id="labs", classes="card")
         yield from self.compose_footer()
 
+    def on_pathway_app_progress_glanced(self, message) -> None:
+        if self.data is None:  # the full load has not overtaken it
+            glance = message.glance
+            last = message.course.lesson(glance.last_lesson_id) if glance.last_lesson_id else None
+            self.show_progress(message.course, set(glance.completed), last, glance.language)
+
     def on_pathway_app_data_ready(self) -> None:
         self.refresh_view()
         self.set_interval(LABS_POLL_SECONDS, self.poll_labs)
@@ -68,6 +74,20 @@ class HomeScreen(ModeScreen):
         if self.data is not None:
             self.refresh_view()
 
+    def show_progress(self, course, done: set[str], last, language: str) -> None:
+        """The title line ("N / M lessons done") and the roadmap."""
+        if course.manifest is None:
+            return
+        counts: dict[int, tuple[int, int]] = {}
+        for lesson in course.lessons:
+            finished, total = counts.get(lesson.meta.week, (0, 0))
+            counts[lesson.meta.week] = (finished + (lesson.id in done), total + 1)
+        self.query_one("#home-title", Static).update(
+            f"[b]{course.manifest.title.get(language)}[/b]  ·  {len(done & {l.id for l in course.lessons})}"
+            f" / {len(course.lessons)} lessons done"
+        )
+        self.query_one(Roadmap).show(course.manifest, counts, last.meta.week if last else 1, language)
+
     def refresh_view(self) -> None:
         from pathway.db import progress
 
@@ -77,23 +97,14 @@ class HomeScreen(ModeScreen):
         language = learner.language
         rows = progress.lesson_progress(engine)
         done = {lesson_id for lesson_id, row in rows.items() if row.status == "completed"}
-        counts: dict[int, tuple[int, int]] = {}
-        for lesson in course.lessons:
-            finished, total = counts.get(lesson.meta.week, (0, 0))
-            counts[lesson.meta.week] = (finished + (lesson.id in done), total + 1)
         last = course.lesson(learner.last_lesson_id) if learner.last_lesson_id else None
-        if course.manifest is not None:
-            self.query_one("#home-title", Static).update(
-                f"[b]{course.manifest.title.get(language)}[/b]  ·  {len(done & {l.id for l in course.lessons})}"
-                f" / {len(course.lessons)} lessons done"
-            )
-            self.query_one(Roadmap).show(course.manifest, counts, last.meta.week if last else 1, language)
+        self.show_progress(course, done, last, language)
         self.query_one("#continue", Static).update(self.continue_text(course, last, done, language))
         today = date.today()
         days = progress.activity_by_day(engine, today - timedelta(days=60))
         streak = progress.streak(set(days), today)
         self.query_one("#today", Static).update(
-            f"[b]Today[/b]  {days.get(today.isoformat(), 0)} action(s)  ·  streak {streak} day(s)"
+            f"[b]Today[/b]  {days.get(today.isoformat(), 0)} action(s)  ·  study streak {streak} day(s)"
         )
         self.query_one("#reviews", Static).update(self.reviews_text(course, learner))
         self.poll_labs()

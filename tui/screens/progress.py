@@ -92,7 +92,7 @@ class ProgressScreen(ModeScreen):
         course = self.data.course
         answers = sum(s.heatmap.values())
         self.query_one("#progress-summary", Static).update(
-            f"[b]Streak {s.streak} day{'' if s.streak == 1 else 's'}[/b] · {answers} answer{'' if answers == 1 else 's'} this year · "
+            f"[b]Review streak {s.streak} day{'' if s.streak == 1 else 's'}[/b] · {answers} answer{'' if answers == 1 else 's'} this year · "
             f"{s.due_now} due now · {s.scheduled}/{len(course.questions)} questions started"
         )
         lines = ["[b]Mastery by topic[/b]  [dim]coverage × (recall now + recent accuracy) / 2[/]"]

@@ -30,9 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+import pathway
 from pathway.errors import PathwayError
 
-LESSONS_DIR = Path(__file__).resolve().parent.parent / "content" / "lessons"
+LESSONS_DIR = Path(pathway.__file__).resolve().parent / "content" / "lessons"  # the course shipped with pathway
 SKIP_DIRS = {"site-packages", "dist-packages", "test", "tests", "idle_test", "__pycache__"}
 MAX_FILE_BYTES = 300_000  # pydoc_data/topics.py (757 kB of one string) and friends are not code
 VAL_EVERY = 20  # one stdlib file in twenty is held out

@@ -23,7 +23,6 @@ one (a self-join on offset + 1).
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import torch

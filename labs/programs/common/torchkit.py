@@ -6,7 +6,6 @@ Imported by lab modules and the runner only (it imports torch).
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 from typing import Any
 

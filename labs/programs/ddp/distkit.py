@@ -6,9 +6,7 @@ a rank started by torchrun, after `init_process_group`.
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import torch
 import torch.distributed as dist

@@ -48,13 +48,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import pathway
 from pathway.errors import PathwayError
 from pathway.labs.programs.inference_opt.spec import InferenceOptConfig as Config  # torch-free, so the TUI form can read it
 from pathway.labs.programs.common.torchkit import has_fast_bf16, pick_device
 
 __all__ = ["Config", "EmbeddingPipeline", "NaiveEncoder", "OptimizedInference", "lesson_sentences", "model_path", "train"]
 
-LESSONS_DIR = Path(__file__).resolve().parent.parent / "content" / "lessons"
+LESSONS_DIR = Path(pathway.__file__).resolve().parent / "content" / "lessons"  # the course shipped with pathway
 
 
 def model_path() -> str:
