@@ -1,6 +1,7 @@
 # pathway — two commands from a fresh clone:
 #   make run    set up (first time) and launch pathway
-#   make test   set up (first time) and run the whole test suite
+#   make test   set up (first time) and run the whole test suite (what CI runs)
+# For the inner loop: make test-fast skips the tests that train models or start runners.
 # Both are idempotent: set-up reruns only when pyproject.toml or constraints.txt change.
 
 PYTHON ?= python3
@@ -13,7 +14,7 @@ STAMP  := $(VENV)/.pathway-installed
 TORCH_CPU_INDEX := --extra-index-url https://download.pytorch.org/whl/cpu --retries 0 --timeout 5
 TORCH_SOURCE    := $(if $(shell command -v nvidia-smi 2>/dev/null),,$(TORCH_CPU_INDEX))
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test test-fast lint bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,12 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+lint: setup
+	$(PY) -m ruff check .
 
 bench: setup
 	$(PY) bench/startup.py

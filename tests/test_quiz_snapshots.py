@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from pathway.tui import app as app_module
-from pathway.tui.app import PathwayApp
-from pathway.tui.screens.progress import ProgressScreen
-from pathway.tui.quiz.screen import QuizScreen
+
+from pathway.tui.app import PathwayApp, make_app
 from tui_helpers import open_mode
 
 CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"
@@ -20,15 +18,9 @@ CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"
 SKIPS = {"single": 0, "multi": 1, "numeric": 2, "order": 3, "recall": 4, "code": 5, "design": 6}
 
 
-class QuizApp(PathwayApp):
-    """The app with Quiz and Progress wired in, whether or not app.py does it yet."""
 
-    MODES = {**PathwayApp.MODES, "quiz": QuizScreen, "progress": ProgressScreen}
-    CSS_PATH = str(Path(app_module.__file__).with_name("pathway.tcss"))  # relative paths follow the subclass
-
-
-def quiz_app(home: Path) -> QuizApp:
-    return QuizApp(home=home, content_dir=CONTENT)
+def quiz_app(home: Path) -> PathwayApp:
+    return make_app(home=home, content_dir=CONTENT)  # the real app, its real Quiz and Progress screens
 
 
 def test_chooser(snap_compare, home: Path) -> None:

@@ -10,25 +10,18 @@ from sqlmodel import Session, select
 from pathway.quiz import scheduling as reviews
 from pathway.db.engine import open_database
 from pathway.db.models import MockInterview, ReviewLog
-from pathway.tui import app as app_module
-from pathway.tui.app import PathwayApp
-from pathway.tui.screens.progress import ProgressScreen
+
+from pathway.tui.app import PathwayApp, make_app
 from pathway.tui.quiz.screen import QuizScreen
 from pathway.tui.quiz.question_card import QuestionCard
-from tui_helpers import open_mode, wait_ready
+from tui_helpers import open_mode, until, wait_ready
 
 CONTENT = Path(__file__).parent / "fixtures" / "quiz_content"
 
 
-class QuizApp(PathwayApp):
-    """The app with Quiz and Progress wired in, whether or not app.py does it yet."""
 
-    MODES = {**PathwayApp.MODES, "quiz": QuizScreen, "progress": ProgressScreen}
-    CSS_PATH = str(Path(app_module.__file__).with_name("pathway.tcss"))  # relative paths follow the subclass
-
-
-def quiz_app(home: Path) -> QuizApp:
-    return QuizApp(home=home, content_dir=CONTENT)
+def quiz_app(home: Path) -> PathwayApp:
+    return make_app(home=home, content_dir=CONTENT)  # the real app, its real Quiz and Progress screens
 
 
 def logs(home: Path) -> list[ReviewLog]:
@@ -50,7 +43,8 @@ async def choose(pilot, option_id: str) -> None:
     modes = screen.query_one("#quiz-modes")
     modes.highlighted = [o.id for o in modes.options].index(option_id)
     await pilot.press("enter")
-    await pilot.pause(0.3)
+    views = screen.query_one("#quiz-views")
+    await until(pilot, lambda: views.current != "quiz-chooser", what=f"the {option_id} session opening")
 
 
 async def answer_right(pilot, card: QuestionCard) -> None:
@@ -240,7 +234,7 @@ class TestProgress:
         async with app.run_test(size=(80, 24)) as pilot:
             await open_mode(pilot, "f6", settle=0.5)
             screen = app.screen
-            assert "Streak 1 day" in str(screen.query_one("#progress-summary").render())
+            assert "Review streak 1 day" in str(screen.query_one("#progress-summary").render())
             mastery = str(screen.query_one("#progress-mastery").render())
             assert "python-tensors" in mastery and "1/4 seen" in mastery
             assert "Mon" in str(screen.query_one("#progress-heatmap").render())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import doctest
 import importlib
-import json
 import subprocess
 import sys
 from pathlib import Path
