@@ -76,6 +76,17 @@ def main() -> int:
     if shutil.which("tmux") is None:
         print("bench/startup.py needs tmux (apt-get install tmux)", file=sys.stderr)
         return 2
+    # One idle session keeps the tmux server up: a server that exits with its last session races
+    # the next new-session, which then fails now and then.
+    keeper = f"bench-keep-{os.getpid()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep 3600"], check=True)
+    try:
+        return bench(args)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
+
+
+def bench(args: argparse.Namespace) -> int:
     pathway = str(Path(sys.executable).with_name("pathway"))
     home = args.home or tempfile.mkdtemp(prefix="pathway-bench-")
     env_home = ["env", f"PATHWAY_HOME={home}", "TERM=xterm-256color"]
