@@ -1,6 +1,6 @@
 """The timed mock interview inside the Quiz screen: start it, answer without feedback, self-rate, report.
 
-`MockInterview` is a part of `QuizScreen` (a mixin): it uses the screen's
+`MockInterview` is a part of `QuizScreen` (one of its base classes): it uses the screen's
 filters, card slot, engine and course. The session logic itself is
 `pathway.quiz.mock.MockSession`; this is only its view and controller.
 """
@@ -15,12 +15,13 @@ from textual.widgets import ContentSwitcher, Markdown, OptionList, Select
 from textual.widgets.option_list import Option
 
 from pathway.tui.quiz.question_card import QuestionCard
+from pathway.tui.screens.base import ModeScreen
 
 MOCK_SECONDS_PER_QUESTION = 90
 
 
-class MockInterview:
-    """Mock-interview actions of the Quiz screen."""
+class MockInterview(ModeScreen):
+    """Mock-interview actions of the Quiz screen (a Screen subclass so that Textual sees its @on handlers)."""
 
     def start_mock(self) -> None:
         from pathway.quiz.grading import correct_answer, grade_any

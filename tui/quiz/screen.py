@@ -1,42 +1,31 @@
 """Quiz: Today, Drill, Cram and Mock interview over the question bank.
 
-Every rating is committed the moment it is given (db.reviews.record_review).
-Code exercises are graded in a thread worker; the screen stays responsive.
+The session view and controller: the chooser, the card on screen, ratings. Every
+rating is committed the moment it is given (`pathway.quiz.scheduling.record_review`).
+Code exercises (`code_exercise.py`) and the mock interview (`mock.py`) are the
+screen's other two parts.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import ContentSwitcher, Markdown, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from pathway.tui.screens.base import ModeScreen
 from pathway.durations import clock
-from pathway.tui.editor import edit_in_terminal, scratch_file
+from pathway.tui.quiz.code_exercise import Answer, CodeExercise
 from pathway.tui.quiz.mock import MockInterview
-from pathway.tui.quiz.question_card import SOLUTION_AFTER_TRIES, QuestionCard
+from pathway.tui.quiz.question_card import QuestionCard
 
 ALL = "all"
 
 
-@dataclass
-class Answer:
-    """What the learner gave for the question on screen, until it is rated."""
-
-    answer: Any
-    correct: bool | None
-    seconds: float
-
-
-class QuizScreen(MockInterview, ModeScreen):
+class QuizScreen(CodeExercise, MockInterview):
     MODE = "quiz"
     CSS_PATH = "../quiz.tcss"
     BINDINGS = [
@@ -45,15 +34,6 @@ class QuizScreen(MockInterview, ModeScreen):
         Binding("x", "forget", "Forget"),
     ]
     clock = staticmethod(time.monotonic)  # the mock interview's clock; tests replace it
-
-    @dataclass
-    class CodeGraded(Message):
-        """A code exercise's tests finished in the worker."""
-
-        card: QuestionCard
-        result: Any
-        seconds: float
-        hints_used: int
 
     def __init__(self) -> None:
         super().__init__()
@@ -292,27 +272,6 @@ class QuizScreen(MockInterview, ModeScreen):
         rating = suggest_rating(result.correct, event.seconds, question.difficulty, question.type, event.hints_used)
         event.card.show_feedback(result.correct, rating, result.detail, self.memory_text(question.id))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="grade")
-    def grade_code(self, card: QuestionCard, code: str, seconds: float, hints_used: int) -> None:
-        from pathway.quiz.exercise_runner import grade_code
-
-        result = grade_code(card.question, code)
-        self.post_message(self.CodeGraded(card, result, seconds, hints_used))
-
-    def on_quiz_screen_code_graded(self, event: CodeGraded) -> None:
-        from pathway.quiz.grading import suggest_rating
-
-        card = event.card
-        if card is not self.card:
-            return  # the learner moved on while the tests ran
-        if event.result.passed or card.tries >= SOLUTION_AFTER_TRIES:
-            self.pending = Answer(card.code, event.result.passed, event.seconds)
-            rating = suggest_rating(event.result.passed, event.seconds, card.question.difficulty, "code", event.hints_used)
-            card.show_test_result(event.result, can_retry=False)
-            card.show_feedback(event.result.passed, rating, event.result.summary(), self.memory_text(card.question.id))
-        else:
-            card.show_test_result(event.result, can_retry=True)
-
     def memory_text(self, question_id: str) -> str:
         from pathway.quiz import scheduling as reviews
 
@@ -397,12 +356,3 @@ class QuizScreen(MockInterview, ModeScreen):
             ConfirmScreen(f"Forget your progress on [b]{card.question.id}[/b]? It becomes a new question; the answer history stays."),
             forget,
         )
-
-    @on(QuestionCard.EditExternally)
-    def edit_externally(self, event: QuestionCard.EditExternally) -> None:
-        card = event.card
-        path = scratch_file(self.data.home, card.question.id, card.code)
-        if not edit_in_terminal(self.app, path):
-            return
-        card.set_code(path.read_text(encoding="utf-8"))
-        self.notify("Your edits are in the editor: Ctrl+R runs the tests.", timeout=3)
