@@ -80,6 +80,12 @@ def print_report(report: dict, console: Console) -> None:
             + f"   spot-the-bug: {questions['tags']['spot-the-bug']}, bridge: {questions['tags']['bridge']}",
             highlight=False,
         )
+        for lang, c in questions.get("length_cues", {}).items():
+            console.print(
+                f"Length cues ({lang}): key strictly longest in {c['key_longest_share']:.0%} of {c['single']} single-choice "
+                f"(gate 30%), median key/distractor {c['single_ratio']:.2f} (gate 1.15), multi {c['multi_ratio']:.2f} (gate 1.20)",
+                highlight=False,
+            )
     if not report["ran_code"]:
         console.print("[yellow]Code exercises were not run (--fast).[/]")
     for warning in report["warnings"]:

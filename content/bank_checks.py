@@ -20,8 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from pathway.content import consistency
+from pathway.content import consistency, cues
 from pathway.quiz.exercise_runner import ExerciseJob, evaluate_derivations, run_exercises
+from pathway.content.lesson_checks import check_translations
 from pathway.content.loader import Course, relative
 from pathway.content.questions import DIFFICULTIES, TYPES, CodeQuestion, NumericQuestion, Question
 from pathway.content.schema import Problem, Text, slug_words
@@ -64,6 +65,8 @@ def check_bank(course: Course, *, run_code: bool = True, workers: int | None = N
     _check_near_duplicates(course.questions, error)
     _check_glossary(course, error, warn)
     _check_positions(course.questions, error)
+    for problem in cues.cue_problems(cues.length_cues(course.questions)):
+        error(None, "choices", f"{problem}: write distractors as specific as the key, or trim the key")
     _check_links(course, error)
     _check_mix(course.questions, warn)
     _check_derivations(course.questions, error)
@@ -168,6 +171,8 @@ def _check_glossary(course: Course, error, warn) -> None:
     for term, where in sorted(places.items(), key=lambda item: -len(item[1])):
         more = f" and {len(where) - 3} more" if len(where) > 3 else ""
         warn(None, "", f"glossary term {term}: the Chinese uses another rendering in {', '.join(where[:3])}{more}", file=GLOSSARY_NAME)
+    for problem in check_translations(course.lessons, terms, course.root):
+        error(None, problem.field, problem.reason, file=problem.file)
 
 
 def correct_positions(questions: list[Question]) -> Counter:
@@ -276,4 +281,5 @@ def coverage(course: Course) -> dict:
         "questions_per_lesson": {lesson.id: len(course.questions_for_lesson(lesson.id)) for lesson in course.lessons},
         "correct_positions": {str(k): v for k, v in sorted(correct_positions(course.questions).items())},
         "tags": {tag: sum(tag in q.tags for q in course.questions) for tag in ("spot-the-bug", "bridge")},
+        "length_cues": cues.summary(cues.length_cues(course.questions)),
     }

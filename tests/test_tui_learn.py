@@ -180,6 +180,7 @@ class TestEverywhere:
 class TestLanguage:
     async def test_ctrl_l_switches_lessons_to_chinese_and_is_remembered(self, home: Path, content_dir: Path) -> None:
         (content_dir / "lessons" / "week01" / "arrays.zh.md").write_text("## 为什么重要\n\n数组比循环快。\n")
+        (content_dir / "lessons" / "week01" / "layout.zh.md").unlink()  # a lesson still without one shows English
         app = make_app(home=home, content_dir=content_dir)
         async with app.run_test(size=(100, 30)) as pilot:
             await open_mode(pilot, "f3")
