@@ -106,6 +106,7 @@ def test_broken_manifest_is_reported_and_lessons_still_load(content_dir: Path) -
 
 def test_chinese_body_is_used_when_present(content_dir: Path) -> None:
     (content_dir / "lessons" / "week02" / "shapes.zh.md").write_text("## 思路\n\n形状是一个元组。\n")
+    (content_dir / "lessons" / "week01" / "arrays.zh.md").unlink()  # without a Chinese body, English is shown
     lesson = load_course(content_dir).lesson("w02-shapes")
     assert "形状是一个元组" in lesson.text("zh")
     assert "A shape is a tuple" in lesson.text("en")
