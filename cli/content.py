@@ -13,6 +13,7 @@ from rich.table import Table
 from pathway.content.bank_checks import BankReport, check_bank
 from pathway.content.loader import Course, load_course
 from pathway.content.questions import DIFFICULTIES, TYPES
+from pathway.words import count
 
 TYPE_HEADERS = {"single": "single", "multi": "multi", "numeric": "num", "recall": "recall", "order": "order", "code": "code", "design": "design"}
 
@@ -92,7 +93,7 @@ def print_report(report: dict, console: Console) -> None:
         field = f" [{warning['field']}]" if warning["field"] else ""
         console.print("[yellow]warning[/] " + escape(f"{warning['file']}{field}: {warning['reason']}"), highlight=False)
     if report["problems"]:
-        console.print(f"[bold red]{len(report['problems'])} problem(s):[/]")
+        console.print(f"[bold red]{count(len(report['problems']), 'problem')}:[/]")
         for problem in report["problems"]:
             field = f" [{problem['field']}]" if problem["field"] else ""
             console.print(f"  {problem['file']}{field}: {problem['reason']}", markup=False, highlight=False)

@@ -11,6 +11,7 @@ from pathway.content.loader import load_course
 from pathway.db import progress
 from pathway.db.engine import open_database
 from pathway.home import resolve_home
+from pathway.words import count
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -69,10 +70,10 @@ def run_stats(args: argparse.Namespace) -> int:
     else:
         print(
             f"Lessons: {stats['lessons_completed']} / {stats['lessons_total']} done\n"
-            f"Streak: {stats['streak_days']} day(s); {stats['actions_today']} action(s) today\n"
+            f"Streak: {count(stats['streak_days'], 'day')}; {count(stats['actions_today'], 'action')} today\n"
             f"Last lesson: {stats['last_lesson'] or '-'}\n"
             f"Questions: {stats['questions_scheduled']} / {stats['questions_total']} started, "
-            f"{stats['questions_due']} due; review streak {stats['review_streak_days']} day(s)"
+            f"{stats['questions_due']} due; review streak {count(stats['review_streak_days'], 'day')}"
         )
     return 0
 

@@ -18,6 +18,7 @@ from pathway.errors import PathwayError
 from pathway.tui.modes import MODES as APP_MODES
 from pathway.tui.palette import LessonCommands, ModeCommands, QuestionCommands
 from pathway.tui.screens.home import HomeScreen
+from pathway.words import count
 
 
 
@@ -113,7 +114,7 @@ class PathwayApp(App):
             listing = "\n".join(f"• {p}" for p in problems[:5])
             more = f"\n…and {len(problems) - 5} more" if len(problems) > 5 else ""
             self.notify(
-                f"{len(problems)} content problem(s); those files were skipped:\n{listing}{more}\n"
+                f"{count(len(problems), 'content problem')}; those files were skipped:\n{listing}{more}\n"
                 "Run `pathway content check` for the full list.",
                 title="Content skipped",
                 severity="warning",

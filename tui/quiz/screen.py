@@ -21,6 +21,7 @@ from pathway.durations import clock
 from pathway.tui.quiz.code_exercise import Answer, CodeExercise
 from pathway.tui.quiz.mock import MockInterview
 from pathway.tui.quiz.question_card import QuestionCard
+from pathway.words import count
 
 ALL = "all"
 
@@ -133,7 +134,7 @@ class QuizScreen(CodeExercise, MockInterview):
         queue = self.today()
         warning = queue.backlog_warning()
         summary = (
-            f"[b]Today[/b]  {len(queue.reviews)} due review(s) · {len(queue.new)} new from week {queue.week}"
+            f"[b]Today[/b]  {count(len(queue.reviews), 'due review')} · {len(queue.new)} new from week {queue.week}"
             f"  ·  {len(self.course.questions)} questions in the bank"
         )
         if warning:
@@ -251,7 +252,7 @@ class QuizScreen(CodeExercise, MockInterview):
         self.refresh_chooser()
         if mode is not None:
             ending = "Nothing left in this session." if finished else "Every rating so far is saved."
-            self.notify(f"{done} question(s) answered. {ending}", timeout=4)
+            self.notify(f"{count(done, 'question')} answered. {ending}", timeout=4)
 
     # --- answering ------------------------------------------------------------------------
 
@@ -280,7 +281,7 @@ class QuizScreen(CodeExercise, MockInterview):
             return "A new question: this answer starts its schedule."
         return (
             f"Memory: difficulty {state.difficulty:.1f}/10 · stability {state.stability:.1f} d · "
-            f"recall now {state.retrievability:.0%} · {state.reviews} review(s), {state.lapses} lapse(s)"
+            f"recall now {state.retrievability:.0%} · {count(state.reviews, 'review')}, {count(state.lapses, 'lapse')}"
         )
 
     @on(QuestionCard.Rated)

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.roadmap import Roadmap
+from pathway.words import count
 
 LABS_POLL_SECONDS = 2.0
 
@@ -104,7 +105,7 @@ class HomeScreen(ModeScreen):
         days = progress.activity_by_day(engine, today - timedelta(days=60))
         streak = progress.streak(set(days), today)
         self.query_one("#today", Static).update(
-            f"[b]Today[/b]  {days.get(today.isoformat(), 0)} action(s)  ·  study streak {streak} day(s)"
+            f"[b]Today[/b]  {count(days.get(today.isoformat(), 0), 'action')}  ·  study streak {count(streak, 'day')}"
         )
         self.query_one("#reviews", Static).update(self.reviews_text(course, learner))
         self.poll_labs()

@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.heatmap import bar, heatmap_lines
+from pathway.words import count
 
 
 @dataclass
@@ -130,11 +131,11 @@ class ProgressScreen(ModeScreen):
         started = set(reviews.cards(engine))
         options = [("all", "All quiz progress: every question becomes new")]
         for topic in sorted({q.topic for q in course.questions}):
-            count = sum(1 for q in course.questions if q.topic == topic and q.id in started)
+            started_here = sum(1 for q in course.questions if q.topic == topic and q.id in started)
             found = course.topic(topic)
             name = found.title.get("en") if found else f"topic {topic}"
-            if count:
-                options.append((str(topic), f"Topic {topic}: {name} ({count} started)"))
+            if started_here:
+                options.append((str(topic), f"Topic {topic}: {name} ({started_here} started)"))
 
         def reset(choice: str | None) -> None:
             if choice is None:
@@ -148,7 +149,7 @@ class ProgressScreen(ModeScreen):
                     removed = reviews.reset_all(engine)
                 else:
                     removed = reviews.reset_topic(engine, course.questions, int(choice))
-                self.notify(f"Reset {removed} question(s). The answer history stays in the heatmap.", timeout=4)
+                self.notify(f"Reset {count(removed, 'question')}. The answer history stays in the heatmap.", timeout=4)
                 self.action_reload()
 
             self.app.push_screen(

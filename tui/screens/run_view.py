@@ -21,6 +21,7 @@ from pathway.labs.engine.status import ACTIVE, is_good
 from pathway.tui.run_data import RunData
 from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
 from pathway.tui.widgets.spark import sparkline
+from pathway.words import count
 
 POLL_SECONDS = 0.5
 
@@ -101,7 +102,7 @@ class RunScreen(Screen):
             snapshot = provider.sample()
         finally:
             provider.close()
-        reason = snapshot.reason or f"{len(snapshot.devices)} NVIDIA GPU(s) found; this run has no GPU readings"
+        reason = snapshot.reason or f"{count(len(snapshot.devices), 'NVIDIA GPU')} found; this run has no GPU readings"
         self.app.call_from_thread(self._set_gpu_reason, reason)
 
     def _set_gpu_reason(self, reason: str) -> None:

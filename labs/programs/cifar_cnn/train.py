@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from pathway.labs.programs.cifar_cnn.data import CifarData, ensure_generated, load_cifar
 from pathway.labs.programs.cifar_cnn.spec import CifarCNNConfig as Config  # torch-free, so the TUI form can read it
 from pathway.labs.programs.common.torchkit import Checkpoint, pick_device
+from pathway.words import count
 
 __all__ = ["Config", "BasicBlock", "ResNet", "augment", "confusion_matrix", "train"]
 
@@ -210,7 +211,7 @@ def train(config: Config, report) -> dict[str, float]:
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=config.lr,
     )
     batch_gen = torch.Generator(device=device).manual_seed(config.seed)  # batch order and augmentation, checkpointed
-    report.log_text(f"model: ResNet width {config.width}, {config.blocks_per_stage} block(s) per stage, {n_params:,} parameters; "
+    report.log_text(f"model: ResNet width {config.width}, {count(config.blocks_per_stage, 'block')} per stage, {n_params:,} parameters; "
                     f"augment={'crop pad %d + flip' % config.crop_pad if config.augment else 'off'}")
 
     # --- resume: continue the step count from the last checkpoint --------------------------------------

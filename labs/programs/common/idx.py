@@ -40,7 +40,7 @@ def find_mnist_files(folder: str | Path) -> dict[str, Path]:
     missing = [MNIST_FILES[k] for k in MNIST_FILES if k not in found]
     if missing:
         raise PathwayError(
-            f"data_dir {root} lacks the MNIST file(s) {', '.join(missing)} (plain or .gz). "
+            f"data_dir {root} lacks the MNIST {'file' if len(missing) == 1 else 'files'} {', '.join(missing)} (plain or .gz). "
             "pathway downloads nothing: copy the four IDX files there, or leave data_dir empty for the bundled 8x8 digits."
         )
     return found

@@ -13,6 +13,7 @@ import torch
 
 from pathway.errors import PathwayError
 from pathway.files import atomic_write
+from pathway.words import count
 
 
 def pick_device(requested: str = "auto") -> torch.device:
@@ -32,7 +33,7 @@ def pick_device(requested: str = "auto") -> torch.device:
                 "Use device=auto or device=cpu, or install a CUDA build of torch."
             )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise PathwayError(f"device={requested}: there are only {torch.cuda.device_count()} CUDA device(s).")
+            raise PathwayError(f"device={requested}: this machine has only {count(torch.cuda.device_count(), 'CUDA device')}.")
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise PathwayError(f"device={requested} was asked for, but MPS is not available here. Use device=auto or cpu.")
     return device

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from pathway.labs.engine.contract import LabSpec
 from pathway.labs.engine.settings import knob
+from pathway.words import count
 
 
 def _cpu_cores() -> int:
@@ -69,7 +70,7 @@ class DDPConfig:
             raise PathwayError("backend=nccl runs collectives on CUDA tensors only; on CPU use backend=gloo (or auto).")
         world = self.nproc * self.nnodes
         if self.global_batch % world:
-            raise PathwayError(f"global_batch={self.global_batch} must divide evenly over {world} rank(s) "
+            raise PathwayError(f"global_batch={self.global_batch} must divide evenly over {count(world, 'rank')} "
                                f"(nproc {self.nproc} x nnodes {self.nnodes}): equal shards are what make the averaged gradient exact.")
         if self.node_rank >= self.nnodes:
             raise PathwayError(f"node_rank={self.node_rank} must be below nnodes={self.nnodes} (nodes are numbered 0 .. nnodes-1).")
@@ -84,7 +85,7 @@ def fsdp_needs_cuda(why: str) -> str:
 
 
 def too_many_ranks(nproc: int, cores: int) -> str:
-    return (f"nproc={nproc} is more than the {cores} CPU core(s) this process may use. On CPU each rank needs a core of its "
+    return (f"nproc={nproc} is more than the {count(cores, 'CPU core')} this process may use. On CPU each rank needs a core of its "
             f"own; extra ranks take turns and wait for each other at every all-reduce. Use nproc={cores} or fewer.")
 
 

@@ -59,6 +59,7 @@ from pathway.labs.programs.ddp import distkit
 from pathway.labs.engine import launch
 from pathway.labs.programs.ddp.spec import DDPConfig as Config  # torch-free, so the TUI form can read it
 from pathway.labs.programs.ddp.spec import _cpu_cores, fsdp_needs_cuda, too_many_ranks
+from pathway.words import count
 
 __all__ = ["Config", "MLP", "train", "train_rank", "main"]
 
@@ -100,7 +101,7 @@ def train(config: Config, report) -> dict[str, float]:
     if config.backend == "nccl" and not on_cuda:
         raise PathwayError("backend=nccl needs CUDA, and torch sees no CUDA device here; use backend=gloo (or auto).")
     if on_cuda and config.nproc > torch.cuda.device_count():
-        raise PathwayError(f"nproc={config.nproc} is more than the {torch.cuda.device_count()} CUDA device(s) here: "
+        raise PathwayError(f"nproc={config.nproc} is more than the {count(torch.cuda.device_count(), 'CUDA device')} here: "
                            "NCCL needs one GPU per rank. Lower nproc.")
     if not on_cuda and config.nproc > _cpu_cores():
         raise PathwayError(too_many_ranks(config.nproc, _cpu_cores()))
@@ -117,7 +118,7 @@ def train(config: Config, report) -> dict[str, float]:
         endpoint = f"127.0.0.1:{launch.free_port()}"
     backend = config.backend if config.backend != "auto" else ("nccl" if on_cuda else "gloo")
     report.log_text(
-        f"ddp: {world} rank(s) ({config.nnodes} node(s) x {config.nproc}), strategy {config.strategy}, backend {backend}, "
+        f"ddp: {count(world, 'rank')} ({count(config.nnodes, 'node')} x {config.nproc}), strategy {config.strategy}, backend {backend}, "
         f"rendezvous {endpoint}, global batch {config.global_batch} = {world} x {config.global_batch // world}"
     )
     run_dir = Path(report.run_dir)

@@ -48,6 +48,7 @@ from torch.utils.checkpoint import checkpoint as activation_checkpoint
 from pathway.errors import PathwayError
 from pathway.labs.programs.mixed_precision.spec import MixedPrecisionConfig as Config  # torch-free, so the TUI form can read it
 from pathway.labs.programs.common.torchkit import Checkpoint, pick_device
+from pathway.words import count
 
 __all__ = ["Config", "Block", "ResidualMLP", "variant_names", "train"]
 
@@ -372,7 +373,7 @@ def _verdict(final: dict, variants: list[Variant], device: torch.device) -> str:
         if device.type == "cuda":
             parts.append(f"step peak {v.peak_mb:.1f} MiB above resident")
         if v.scaler.is_enabled():
-            parts.append(f"{v.skipped} skipped step(s), loss scale now {v.scaler.get_scale():g}")
+            parts.append(f"{count(v.skipped, 'skipped step')}, loss scale now {v.scaler.get_scale():g}")
         lines.append(", ".join(parts))
     if device.type != "cuda":
         lines.append(f"memory: process RSS high-water {final['process/max_rss_mb']:.0f} MiB for all variants together "
