@@ -30,6 +30,34 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 
 @dataclass(frozen=True)
+class Goal:
+    """What a finished run must show to count as a success, judged on its final metrics.
+
+        Goal("eval/acc", above=0.2, why="chance is 10% for ten classes")
+        Goal("check/equivalence", above=0.5, why="DDP must match one process")   # a check reports 1.0 or 0.0
+
+    A lab lists its goals on its `LabSpec`; the runner judges them when `train`
+    returns, and a run that misses one ends "check failed" with `why` as the reason.
+    """
+
+    metric: str  # a name in the dict `train` returns
+    above: float | None = None  # the final value must be greater than this
+    below: float | None = None  # ... or smaller than this
+    why: str = ""  # one sentence a learner reads when the goal is missed
+
+    def missed(self, final: Mapping[str, float] | None) -> str | None:
+        """None when `final` meets the goal, else the reason, naming the value."""
+        value = (final or {}).get(self.metric)
+        if value is None or value != value:  # absent or NaN
+            return f"{self.metric} was not reported. {self.why}".strip()
+        if self.above is not None and not value > self.above:
+            return f"{self.metric} = {value:.4g}, needs > {self.above:.4g}. {self.why}".strip()
+        if self.below is not None and not value < self.below:
+            return f"{self.metric} = {value:.4g}, needs < {self.below:.4g}. {self.why}".strip()
+        return None
+
+
+@dataclass(frozen=True)
 class LabSpec:
     """One lab as the catalog, the settings form and the runner see it."""
 
@@ -44,6 +72,7 @@ class LabSpec:
     # What the dashboard's main chart draws: metric names (fnmatch patterns) and what the x axis is.
     chart_metrics: tuple[str, ...] = ("train/loss", "eval/loss")
     chart_x_label: str = "step"  # e.g. "batch size" for a lab that reports one point per batch size
+    goals: tuple[Goal, ...] = ()  # what success means; a finished run that misses one is "check failed"
 
     def knobs(self) -> list[KnobInfo]:
         """The settings of this lab, for a form or `pathway lab list`."""
