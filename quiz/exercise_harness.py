@@ -4,8 +4,12 @@ This file is not imported by pathway: `exercise_runner` hands its source to
 `python -I -c` so that nothing of pathway (or of the learner's cwd) is on the
 path. It reads one JSON request on stdin:
 
-    {"mode": "single", "job": JOB}           run JOB in this process
-    {"mode": "batch",  "jobs": [JOB, ...]}   import heavy modules once, fork one child per job
+    {"mode": "single", "job": JOB}           one job
+    {"mode": "batch",  "jobs": [JOB, ...]}   many: heavy modules are imported once
+
+Either way each job runs in a forked child, so the learner's code never has the app as its
+parent: `os.getppid()` is this harness (killing it only ends the harness; the runner then kills
+the rest of the process group).
 
     JOB = {"kind": "tests", "code": str, "tests": str, "result": path,
            "timeout_s": float, "memory_mb": int, "seed": int}
@@ -237,8 +241,6 @@ def main():
     request = json.loads(sys.stdin.read())
     jobs = [request["job"]] if request["mode"] == "single" else request["jobs"]
     _preload([j.get("code", "") + j.get("tests", "") + j.get("source", "") for j in jobs])
-    if request["mode"] == "single":
-        run_job(jobs[0])
     run_batch(jobs)
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
+import uuid
 
+import psutil
 import pytest
 
 from pathway.quiz.exercise_runner import STARTUP_ALLOWANCE_S, ExerciseJob, run_exercise, run_exercises
@@ -106,30 +107,27 @@ def test_code_that_exits_the_process_is_reported() -> None:
     assert result.status == "crashed" and "exit code 3" in result.message
 
 
-def test_children_the_code_starts_are_killed_with_it(tmp_path) -> None:
-    pid_file = tmp_path / "pid"
+def test_children_the_code_starts_are_killed_with_it() -> None:
+    # the grandchild is found by a token in its command line: its pid may be in another PID namespace
+    token = f"pathway-grandchild-{uuid.uuid4().hex}"
     code = (
         "import subprocess, sys\n"
-        f"p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
-        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', {token!r}])\n"
         "def add(a, b):\n    return a + b\n"
     )
     assert run_exercise(code, TESTS, timeout_s=10).passed
-    pid = int(pid_file.read_text())
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        try:  # reap it if it is a zombie of ours (it is not: it belonged to the child)
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+    while time.monotonic() < deadline and _living_with(token):
         time.sleep(0.05)
-    else:
-        with open(f"/proc/{pid}/status") as fh:
-            assert "zombie" in fh.read(), "the grandchild outlived the exercise"
+    assert not _living_with(token), "the grandchild outlived the exercise"
+
+
+def _living_with(token: str) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["cmdline", "status"]):
+        if token in (process.info["cmdline"] or []) and process.info["status"] != psutil.STATUS_ZOMBIE:
+            found.append(process)
+    return found
 
 
 def test_runs_from_a_thread_like_the_tui_worker() -> None:
