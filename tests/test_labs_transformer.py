@@ -189,3 +189,11 @@ def test_runs_through_the_runner(engine, home, monkeypatch):
     assert {"train/loss", "train/lr", "train/tokens_per_s", "eval/loss", "eval/nats_per_char", "eval/ppl"} <= names
     assert (Path(run.run_dir) / "sample.txt").read_text().startswith("step 40/40")
     assert jobs.final_metrics(run)["step"] == 40
+
+
+def test_get_batch_draws_every_window_including_the_last():
+    config = small_config(block_size=8, batch_size=256)
+    data = torch.arange(8 + 3)  # exactly three windows of T + 1 tokens: starts 0, 1 and 2
+    x, y = ct.get_batch(data, config, torch.Generator().manual_seed(0), torch.device("cpu"))
+    assert set(x[:, 0].tolist()) == {0, 1, 2}  # randint's high is exclusive: len - T, not len - T - 1
+    assert y.max().item() == len(data) - 1  # the final token is a target too

@@ -109,5 +109,5 @@ SPEC = LabSpec(
     # on a GPU: GPT-2-small-like width and a longer context cost little per step
     cuda_defaults={"n_layer": 6, "n_head": 6, "n_embd": 384, "block_size": 256, "batch_size": 64, "steps": 5000,
                    "lr": 1e-3, "dropout": 0.1, "eval_windows": 256, "threads": 0, "attention": "sdpa"},
-    chart_metrics=("train/loss", "eval/loss"),
+    chart_metrics=("eval/bpb", "train/loss", "eval/loss"),  # bits per byte first: the compare view overlays it with llama's
 )

@@ -173,7 +173,8 @@ def lr_at(step: int, config: Config) -> float:
 
 def get_batch(data: torch.Tensor, config: Config, gen: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """B random windows of T + 1 tokens; the target is the input shifted by one."""
-    starts = torch.randint(0, len(data) - config.block_size - 1, (config.batch_size, 1), generator=gen)
+    # high is exclusive: starts run 0 .. len - T - 1, so the last window (and the last token as a target) is drawn too
+    starts = torch.randint(0, len(data) - config.block_size, (config.batch_size, 1), generator=gen)
     windows = data[starts + torch.arange(config.block_size + 1)].long()  # (B, T + 1)
     return windows[:, :-1].to(device), windows[:, 1:].to(device)
 
@@ -230,6 +231,8 @@ def train(config: Config, report) -> dict[str, float]:
     val_ids = torch.from_numpy(tok.encode(corpus.val))
     char_len = torch.from_numpy(tok.char_lengths())
     report.log_text(f"data: {corpus.describe()}")
+    # bits per byte compares across tokenizers (the llama lab reports it too): nats/char x chars/byte / ln 2
+    chars_per_byte = len(corpus.val) / max(len(corpus.val.encode("utf-8")), 1)
     report.log_text(f"tokens: {len(train_ids):,} train / {len(val_ids):,} held out, vocabulary {tok.vocab_size} ({config.tokenizer}); "
                     f"ln V = {math.log(tok.vocab_size):.2f} is the loss of a uniform guess")
 
@@ -249,7 +252,8 @@ def train(config: Config, report) -> dict[str, float]:
     def eval_and_sample() -> tuple[float, float]:
         with autocast:
             loss, per_char = evaluate(model, val_ids, char_len, config, device)
-        report.step(step, **{"eval/loss": loss, "eval/nats_per_char": per_char, "eval/ppl": math.exp(min(loss, 50.0))})
+        report.step(step, **{"eval/loss": loss, "eval/nats_per_char": per_char, "eval/ppl": math.exp(min(loss, 50.0)),
+                             "eval/bpb": per_char * chars_per_byte / math.log(2)})
         line = f"step {step}/{config.steps}: eval loss {loss:.3f} nats/token, {per_char:.3f} nats/char, {time.perf_counter() - t_start:.0f} s"
         report.log_text(line)
         if config.sample_chars:
@@ -298,7 +302,9 @@ def train(config: Config, report) -> dict[str, float]:
     ckpt.save(step, config=vars(config))
     loss, per_char = eval_and_sample()
     wall = time.perf_counter() - t_start
-    report.log_text(f"done in {wall:.0f} s: held-out stdlib loss {per_char:.3f} nats/char ({per_char / math.log(2):.2f} bits/char)")
+    report.log_text(f"done in {wall:.0f} s: held-out stdlib loss {per_char:.3f} nats/char ({per_char / math.log(2):.2f} bits/char, "
+                    f"{per_char * chars_per_byte / math.log(2):.3f} bits/byte)")
     if report.should_stop:
         report.log_text(f"stopped at step {step}; checkpoint saved, `pathway lab resume` continues from here")
-    return {"step": step, "eval/loss": loss, "eval/nats_per_char": per_char, "wall_s": wall}
+    return {"step": step, "eval/loss": loss, "eval/nats_per_char": per_char,
+            "eval/bpb": per_char * chars_per_byte / math.log(2), "wall_s": wall}
