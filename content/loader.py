@@ -119,10 +119,19 @@ def read_text(path: Path, root: Path, problems: list[Problem]) -> str | None:
     return text.lstrip("\ufeff")
 
 
+def pydantic_reason(item: dict) -> str:
+    """pydantic's message without the "Value error, " it puts before what our own validators say."""
+    message = item["msg"]
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message.removeprefix(prefix)
+    return message
+
+
 def pydantic_problems(name: str, error: ValidationError) -> Iterable[Problem]:
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"])
-        yield Problem(file=name, field=where, reason=item["msg"])
+        yield Problem(file=name, field=where, reason=pydantic_reason(item))
 
 
 def _load_manifest(root: Path, problems: list[Problem]) -> Manifest | None:

@@ -13,6 +13,7 @@ about the bank as a whole (duplicates, balance, executed code) live in
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -171,14 +172,71 @@ QUESTION = TypeAdapter(Question)
 
 
 def _problems(name: str, where: str, error: ValidationError, kind: str | None) -> list[Problem]:
+    from pathway.content.loader import pydantic_reason
+
     found = []
     for item in error.errors():
         loc = list(item["loc"])
         if kind is not None and loc and loc[0] == kind:
             loc = loc[1:]  # drop the union tag pydantic puts first
         field = ".".join(str(part) for part in loc)
-        found.append(Problem(file=name, field=f"{where}.{field}" if field else where, reason=item["msg"]))
+        found.append(Problem(file=name, field=f"{where}.{field}" if field else where, reason=pydantic_reason(item)))
     return found
+
+
+ITEM_START = re.compile(r"^(?P<indent>[ \t]*)- (?=\S)")  # a list entry: `  - id: ...`
+
+
+def split_items(text: str) -> tuple[str, list[tuple[int, str]]] | None:
+    """(the text before the `questions:` list, [(line number, one entry's text), ...]) or None.
+
+    Used only when the whole file is not valid YAML: each entry is then parsed on its own, so one
+    broken entry (a stray `@` in a tag, an unclosed quote) costs that question, not the file.
+    """
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"^questions:\s*(#.*)?$", line)), None)
+    if start is None:
+        return None
+    items: list[tuple[int, list[str]]] = []
+    indent: str | None = None
+    for number, line in enumerate(lines[start + 1 :], start=start + 2):
+        match = ITEM_START.match(line)
+        if match and (indent is None or match.group("indent") == indent):
+            indent = match.group("indent")
+            items.append((number, [line]))
+        elif items:
+            items[-1][1].append(line)
+    return "".join(lines[: start + 1]), [(number, "".join(body)) for number, body in items]
+
+
+def load_items_one_by_one(name: str, text: str, error: YAMLError) -> tuple[dict | None, list[Problem]]:
+    """The file as data with its unreadable entries left out (each reported), or None when that fails too."""
+    parts = split_items(text)
+    if parts is None:
+        return None, []
+    head, items = parts
+    try:
+        data = safe_load(head)
+    except YAMLError:
+        return None, []
+    if not isinstance(data, dict):
+        return None, []
+    data["questions"], problems = [], []
+    for index, (line, body) in enumerate(items):
+        try:
+            entry = safe_load(body)
+        except YAMLError as exc:
+            qid = re.search(r"^\s*-?\s*id:\s*(\S+)", body, re.MULTILINE)
+            where = f"questions[{index}]" + (f" {qid.group(1)}" if qid else "")
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {line + mark.line}" if mark else ""
+            reason = f"is not valid YAML ({getattr(exc, 'problem', None) or exc}{at}); this question was skipped"
+            problems.append(Problem(file=name, field=where, reason=reason))
+            entry = None  # keeps the numbering of the entries after it
+        data["questions"].append(entry[0] if isinstance(entry, list) and len(entry) == 1 else entry)
+    if not problems or len(problems) == len(items):
+        return None, []  # no broken entry found, or nothing readable: report the file as a whole
+    return data, problems
 
 
 def parse_question(raw: Any, name: str, index: int) -> tuple[Question | None, list[Problem]]:
@@ -199,10 +257,13 @@ def parse_question(raw: Any, name: str, index: int) -> tuple[Question | None, li
 
 def load_question_file(path: Path, name: str, text: str) -> tuple[list[Question], list[Problem]]:
     """All valid questions of one file's text, and the problems of the rest."""
+    skipped: list[Problem] = []
     try:
         data = safe_load(text)
     except YAMLError as exc:
-        return [], [Problem(file=name, field="", reason=f"is not valid YAML ({yaml_where(exc)})")]
+        data, skipped = load_items_one_by_one(name, text, exc)
+        if data is None:
+            return [], [Problem(file=name, field="", reason=f"is not valid YAML ({yaml_where(exc)})")]
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):
         return [], [Problem(file=name, field="questions", reason="the file must be a mapping with a `questions:` list")]
     version = data.get("format_version")
@@ -211,9 +272,11 @@ def load_question_file(path: Path, name: str, text: str) -> tuple[list[Question]
             Problem(file=name, field="format_version", reason=f"{version!r} is not supported (this pathway reads {FORMAT_VERSION})")
         ]
     extra = sorted(set(data) - {"format_version", "questions"})
-    problems = [Problem(file=name, field=key, reason="unknown top-level key") for key in extra]
+    problems = [Problem(file=name, field=key, reason="unknown top-level key") for key in extra] + skipped
     questions = []
     for index, raw in enumerate(data["questions"]):
+        if raw is None and skipped:
+            continue  # an entry that is not valid YAML, already reported
         question, found = parse_question(raw, name, index)
         problems.extend(found)
         if question is not None:

@@ -132,3 +132,46 @@ def test_shipped_course_loads_without_problems() -> None:
     assert course.manifest is not None and len(course.manifest.weeks) == 24
     weeks_with_lessons = {lesson.meta.week for lesson in course.lessons}
     assert {1, 2, 3, 4} <= weeks_with_lessons
+
+
+QUIZ_FIXTURE = Path(__file__).parent / "fixtures" / "quiz_content"
+
+
+@pytest.fixture
+def quiz_content(tmp_path: Path) -> Path:
+    import shutil
+
+    target = tmp_path / "quiz_content"
+    shutil.copytree(QUIZ_FIXTURE, target)
+    return target
+
+
+def test_an_entry_that_is_not_valid_yaml_costs_that_question_not_its_file(quiz_content: Path) -> None:
+    path = quiz_content / "questions" / "t01-tensors.yaml"
+    text = path.read_text()
+    good = {q.id for q in load_course(quiz_content).questions if q.id.startswith("t01-")}
+    assert len(good) == 4
+    path.write_text(text.replace("tags: [broadcasting]", "tags: [@broadcasting]", 1))  # `@` cannot start a YAML token
+
+    course = load_course(quiz_content)
+    loaded = {q.id for q in course.questions if q.id.startswith("t01-")}
+    assert loaded == good - {"t01-broadcast-shape"}, "the other questions of the file still load"
+    [problem] = problems_for(course, "t01-tensors.yaml")
+    assert problem.field == "questions[0] t01-broadcast-shape"
+    assert "not valid YAML" in problem.reason and "line 9" in problem.reason and "skipped" in problem.reason
+
+
+def test_a_broken_file_header_still_reports_the_whole_file(quiz_content: Path) -> None:
+    path = quiz_content / "questions" / "t01-tensors.yaml"
+    path.write_text(path.read_text().replace("format_version: 1", "format_version: [1", 1))
+    course = load_course(quiz_content)
+    [problem] = problems_for(course, "t01-tensors.yaml")
+    assert problem.field == "" and "is not valid YAML" in problem.reason
+    assert not any(q.id.startswith("t01-") for q in course.questions)
+
+
+def test_validator_messages_lose_pydantics_value_error_prefix(quiz_content: Path) -> None:
+    path = quiz_content / "questions" / "t01-tensors.yaml"
+    path.write_text(path.read_text().replace("correct: false, why: {en: \"The order", "correct: true, why: {en: \"The order", 1))
+    [problem] = problems_for(load_course(quiz_content), "t01-tensors.yaml")
+    assert problem.reason.startswith("a single-choice question needs exactly one correct choice"), problem.reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlmodel import Session, select
+from rich.text import Text
 from textual.widgets import Markdown, Static
 
 from pathway.db.engine import open_database
@@ -12,7 +13,9 @@ from pathway.db.models import Activity, Learner, LessonProgress
 from pathway.tui.app import make_app
 from pathway.tui.screens.learn import LearnScreen
 from pathway.tui.widgets.lesson_tree import LessonTree
-from tui_helpers import open_mode, wait_ready
+from tui_helpers import open_mode, until, wait_ready
+
+QUIZ_FIXTURE = Path(__file__).parent / "fixtures" / "quiz_content"
 
 
 class TestHome:
@@ -159,8 +162,36 @@ class TestEverywhere:
         async with app.run_test() as pilot:
             await wait_ready(pilot)
             assert len(app.data.course.lessons) == 3
+            await until(pilot, lambda: app._notifications, what="the content toast")
             notes = [n.message for n in app._notifications]
             assert any("broken.md" in message for message in notes)
+
+    async def test_content_toast_counts_like_the_checker_and_names_the_content_dir(self, home: Path, tmp_path: Path) -> None:
+        import shutil
+
+        from pathway.cli.content import summary
+        from pathway.content.bank_checks import check_bank
+        from pathway.content.loader import load_course
+
+        content = tmp_path / "quiz_content"
+        shutil.copytree(QUIZ_FIXTURE, content)
+        questions = content / "questions" / "t01-tensors.yaml"
+        # A stray `@` (not valid YAML) in one tag, and a second correct choice in another question.
+        text = questions.read_text().replace("tags: [broadcasting]", "tags: [@broadcasting]", 1)
+        questions.write_text(text.replace("{en: \"x.clone()\", zh: \"x.clone()\"}, correct: false", "{en: \"x.clone()\", zh: \"x.clone()\"}, correct: true", 1))
+        course = load_course(content)
+        expected = len(summary(course, check_bank(course, run_code=False))["problems"])  # what `content check --fast` prints
+        assert expected > len(course.problems), "the bank rules add problems the loader does not see"
+
+        app = make_app(home=home, content_dir=content)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_ready(pilot)
+            await until(pilot, lambda: app._notifications, timeout=120, what="the content toast")
+            [message] = [n.message for n in app._notifications]
+        assert message.startswith(f"{expected} content problems")
+        assert f"pathway --content-dir {content} content check --fast" in message
+        assert "Value error" not in message
+        assert len(app.data.course.questions) == 5, "only the broken question of the file was skipped"
 
     async def test_corrupt_database_shows_error_screen(self, home: Path, content_dir: Path) -> None:
         (home / "pathway.db").write_text("garbage")
@@ -210,3 +241,146 @@ class TestCheckYourself:
             screen = app.screen
             assert isinstance(screen, QuizScreen) and screen.mode == "drill"
             assert screen.queue and all(app.data.course.question(q).week == week for q in screen.queue)
+
+
+def footer_keys(screen):
+    from textual.widgets._footer import FooterKey
+
+    return list(screen.query_one("FittedFooter").query(FooterKey))
+
+
+class TestScreensFit:
+    async def test_home_says_what_today_counts_and_uses_one_word_for_enter(self, home: Path, content_dir: Path) -> None:
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot)
+            today = str(app.screen.query_one("#today", Static).render())
+            assert "nothing done yet" in today and "action" not in today
+            [enter] = [k for k in footer_keys(app.screen) if k.key == "enter"]
+            assert str(app.screen.query_one("#continue", Static).render()).startswith(enter.description)
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, LearnScreen) and app.screen.lesson_id is not None)
+            await pilot.press("f2")
+            await until(pilot, lambda: "lesson opened" in str(app.screen.query_one("#today", Static).render()))
+            assert "1 lesson opened" in str(app.screen.query_one("#today", Static).render())
+
+    async def test_home_scrolls_to_every_card_on_a_short_terminal(self, home: Path, content_dir: Path) -> None:
+        app = make_app(home=home, content_dir=content_dir)  # 2 weeks: 60x10 is as short for it as 60x15 for 24
+        async with app.run_test(size=(60, 10)) as pilot:
+            await wait_ready(pilot)
+            body = app.screen.query_one("#home-body")
+            labs = app.screen.query_one("#labs", Static)
+            assert labs.region.y >= body.region.bottom, "the Labs line starts below the fold"
+            for _ in range(10):
+                await pilot.press("down")
+            await pilot.pause()
+            assert body.region.y <= labs.region.y < body.region.bottom, "scrolling brings it into view"
+
+    async def test_lesson_tree_grows_with_the_width_and_cuts_with_an_ellipsis(self, home: Path, content_dir: Path) -> None:
+        widths = {}
+        for size in [(80, 24), (120, 40)]:
+            app = make_app(home=home, content_dir=content_dir)
+            async with app.run_test(size=size) as pilot:
+                await open_mode(pilot, "f3", settle=0.3)
+                tree = app.screen.query_one(LessonTree)
+                widths[size[0]] = tree.size.width
+                assert not tree.show_horizontal_scrollbar, "no stray scrollbar block under the tree"
+                room = tree.scrollable_content_region.width
+                lines = [tree.render_label(node, tree.rich_style, tree.rich_style) for node in tree._lesson_nodes.values()]
+                assert all(line.cell_len <= room - 4 for line in lines)  # lessons sit two guide levels deep
+                if size == (80, 24):
+                    title = "Memory layout: strides and contiguity"
+                    layout = tree._lesson_nodes["w01-layout"]
+                    tree._lesson_nodes["w01-layout"].set_label(Text(f"· {title} and much more after it"))
+                    label = tree.render_label(layout, tree.rich_style, tree.rich_style).plain
+                    assert label.endswith("…") and len(label) == room - 4
+                header = str(app.screen.query_one("#lesson-header", Static).render())
+                assert header.splitlines()[-1].startswith("not completed"), "the status is a line of its own"
+        assert widths[120] >= widths[80] + 12
+
+    async def test_every_footer_fits_80_columns_and_keeps_help(self, home: Path, content_dir: Path) -> None:
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot)
+            for key in ["f2", "f3", "f4", "f5", "f6"]:
+                await open_mode(pilot, key, settle=0.3)
+                keys = footer_keys(app.screen)
+                palette = next(k for k in keys if k.has_class("-command-palette"))
+                others = [k for k in keys if k is not palette]
+                assert any(k.key == "f1" for k in others), f"F1 Help on {app.current_mode}"
+                assert all(k.region.right <= palette.region.x for k in others), f"{app.current_mode}: a key runs under the palette"
+
+
+class TestHelp:
+    async def test_help_lists_this_screens_keys_from_its_bindings_and_how_to_close(self, home: Path, content_dir: Path) -> None:
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_mode(pilot, "f3", settle=0.3)
+            await pilot.press("f1")
+            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+            text = app.screen.query_one(Markdown).source
+            assert "Esc" in text.split("##")[0], "how to close it comes first"
+            assert "## On Learn" in text and "## Everywhere" in text
+            for binding in LearnScreen.BINDINGS:  # hidden ones too: Help is where they are listed
+                assert binding.tooltip in text
+            assert "`q esc`  back to Home" in text and "`f3`  go to Learn" in text
+            assert "Cursor Up" not in text, "Textual's own tree keys stay out"
+            descriptions = [k.description for k in footer_keys(app.screen)]
+            assert "Close help" in descriptions and "Done ✓" not in descriptions
+            await pilot.press("escape")
+            assert isinstance(app.screen, LearnScreen)
+
+    async def test_help_on_home_says_q_quits(self, home: Path, content_dir: Path) -> None:
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await wait_ready(pilot)
+            await pilot.press("question_mark")
+            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+            text = app.screen.query_one(Markdown).source
+            assert "`q`  quit pathway" in text and "back to Home" not in text
+
+
+class TestPalette:
+    async def test_week_numbers_in_any_form_find_the_weeks_lessons(self, home: Path, content_dir: Path) -> None:
+        for query in ["week 2", "w2", "W02", "第2周"]:
+            app = make_app(home=home, content_dir=content_dir)
+            async with app.run_test() as pilot:
+                await wait_ready(pilot)
+                await pilot.press("ctrl+p")
+                await pilot.press(*query)
+                await pilot.pause(0.5)
+                await pilot.press("enter")
+                await until(pilot, lambda: isinstance(app.screen, LearnScreen) and app.screen.lesson_id is not None)
+                assert app.screen.lesson_id == "w02-shapes", query
+
+    async def test_week_lessons_rank_above_questions_that_mention_weeks(self, home: Path) -> None:
+        from pathway.tui.palette import LessonCommands, QuestionCommands
+
+        app = make_app(home=home)  # the shipped course: "3-week pretraining run" is in a question
+        async with app.run_test() as pilot:
+            await wait_ready(pilot)
+            screen = app.screen
+            hits = []
+            for provider in (LessonCommands(screen), QuestionCommands(screen)):
+                hits += [hit async for hit in provider.search("week 10")]
+            best = max(hits, key=lambda hit: hit.score)
+            assert str(best.text).startswith("W10 "), best.text
+            assert [str(h.text)[:4] for h in sorted(hits, key=lambda h: -h.score)][:1] == ["W10 "]
+
+    def test_question_entries_are_plain_text_cut_at_a_word(self) -> None:
+        from pathway.tui.palette import plain, shorten
+
+        prompt = plain("Why does `x.view(-1)` fail after **transpose**, and *why* is [reshape](https://x.org) fine?")
+        assert prompt == "Why does x.view(-1) fail after transpose, and why is reshape fine?"
+        cut = shorten(prompt, 30)
+        assert cut == "Why does x.view(-1) fail…" and len(cut) <= 30
+
+    async def test_a_question_opened_from_the_palette_is_scheduled(self, home: Path) -> None:
+        app = make_app(home=home, content_dir=QUIZ_FIXTURE)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_ready(pilot)
+            app.open_question("t01-broadcast-shape")
+            await until(pilot, lambda: getattr(app.screen, "mode", None) is not None)
+            from pathway.quiz.scheduling import SCHEDULING_MODES
+
+            assert app.screen.mode in SCHEDULING_MODES and app.screen.queue == ["t01-broadcast-shape"]

@@ -29,3 +29,23 @@ def test_learn(snap_compare, home: Path, content_dir: Path, size) -> None:
         await open_mode(pilot, "f3", settle=0.5)
 
     assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=size, run_before=open_lesson)
+
+
+def test_home_small(snap_compare, home: Path, content_dir: Path) -> None:
+    """60×15: the cards scroll (the footer keeps what fits, with F1 Help)."""
+
+    async def ready(pilot) -> None:
+        await wait_ready(pilot)
+
+    assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=(60, 15), run_before=ready)
+
+
+def test_help_over_learn(snap_compare, home: Path, content_dir: Path) -> None:
+    """Help says how to close it, lists Learn's keys then the global ones, and shows its own footer."""
+
+    async def open_help(pilot) -> None:
+        await open_mode(pilot, "f3", settle=0.5)
+        await pilot.press("f1")
+        await pilot.pause(0.5)
+
+    assert snap_compare(make_app(home=home, content_dir=content_dir), terminal_size=(80, 24), run_before=open_help)

@@ -109,19 +109,45 @@ class PathwayApp(App):
         self.data = data
         if theme in self.available_themes:
             self.theme = theme
-        problems = data.course.problems
-        if problems:
-            listing = "\n".join(f"• {p}" for p in problems[:5])
-            more = f"\n…and {len(problems) - 5} more" if len(problems) > 5 else ""
-            self.notify(
-                f"{count(len(problems), 'content problem')}; those files were skipped:\n{listing}{more}\n"
-                "Run `pathway content check` for the full list.",
-                title="Content skipped",
-                severity="warning",
-                timeout=12,
-            )
+        if data.course.problems:
+            self.announce_content_problems(data.course)
         for screen in self.screen_stack:
             screen.post_message(self.DataReady())
+
+    def check_command(self) -> str:
+        """The checker command that counts problems the way the toast does, with the content folder in use."""
+        import shlex
+
+        where = f" --content-dir {shlex.quote(str(self.content_dir))}" if self.content_dir else ""
+        return f"pathway{where} content check --fast"
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="content-check")
+    def announce_content_problems(self, course) -> None:
+        """Count problems as `pathway content check --fast` does (the loader's, then the bank's), then say so.
+
+        The bank rules run numeric derivations in a child process, so this takes seconds: it runs
+        off the UI thread, and only when the loader already found something wrong.
+        """
+        from pathway.content.bank_checks import check_bank
+
+        try:
+            problems = list(course.problems) + check_bank(course, run_code=False).errors
+        except Exception:  # the bank checks failing must not hide what the loader found
+            problems = list(course.problems)
+        self.call_from_thread(self.notify_content_problems, problems)
+
+    def notify_content_problems(self, problems: list) -> None:
+        from textual.markup import escape
+
+        listing = "\n".join(f"• {escape(str(p))}" for p in problems[:3])  # "[field]" is not markup
+        more = f"\n…and {len(problems) - 3} more" if len(problems) > 3 else ""
+        self.notify(
+            f"{count(len(problems), 'content problem')}; what could not be read was skipped, the rest loaded:\n"
+            f"{listing}{more}\nRun `{escape(self.check_command())}` for the full list.",
+            title="Content skipped",
+            severity="warning",
+            timeout=15,
+        )
 
     def show_fatal(self, message: str) -> None:
         from pathway.tui.screens.error import ErrorScreen
@@ -153,9 +179,11 @@ class PathwayApp(App):
             refresh()
 
     def action_help(self) -> None:
-        from pathway.tui.screens.help import HelpScreen
+        from pathway.tui.screens.help import HelpScreen, help_markdown
 
-        self.push_screen(HelpScreen())
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(help_markdown(self.screen)))  # the keys of the screen it was opened over
 
     def open_lesson(self, lesson_id: str) -> None:
         """Jump to a lesson in Learn mode (from Home, the palette or anywhere)."""
@@ -166,8 +194,8 @@ class PathwayApp(App):
 
 
     def open_question(self, question_id: str) -> None:
-        """Practise one question in Quiz mode (from the palette); the schedule is untouched."""
-        self.practise([question_id], mode="cram")
+        """Answer one question in Quiz mode (from the palette): in Drill, so the answer moves its schedule."""
+        self.practise([question_id], mode="drill")
 
     def practise(self, question_ids: list[str], mode: str = "drill") -> None:
         """Drill these questions in Quiz mode (e.g. a lesson's check-yourself set)."""

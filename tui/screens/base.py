@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
+from pathway.tui.widgets.footer import FittedFooter
 from pathway.tui.widgets.mode_tabs import ModeTabs
 
 
@@ -16,7 +16,7 @@ class ModeScreen(Screen):
         yield ModeTabs(self.MODE)
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield FittedFooter()
 
     @property
     def data(self):

@@ -16,16 +16,43 @@ from pathway.tui.widgets.roadmap import Roadmap
 from pathway.words import count
 
 LABS_POLL_SECONDS = 2.0
+# What Today counts, in the order it lists them: activity kind -> (singular, plural).
+TODAY_KINDS = {
+    "lesson_opened": ("lesson opened", "lessons opened"),
+    "lesson_completed": ("lesson completed", "lessons completed"),
+    "review": ("question answered", "questions answered"),
+    "lab_started": ("lab started", "labs started"),
+    "mock_finished": ("mock interview", "mock interviews"),
+}
+
+
+def today_text(kinds: dict[str, int], streak: int) -> str:
+    """`Today  2 lessons opened · 5 questions answered  ·  study streak 3 days` (what was done, by kind)."""
+    parts = [count(kinds[kind], *words) for kind, words in TODAY_KINDS.items() if kinds.get(kind)]
+    done = " · ".join(parts) if parts else "nothing done yet"
+    return f"[b]Today[/b]  {done}  ·  study streak {count(streak, 'day')}"
+
+
+def activity_today(engine, day: str) -> dict[str, int]:
+    """How many of each kind of action happened on `day` (YYYY-MM-DD)."""
+    from sqlmodel import Session, func, select
+
+    from pathway.db.models import Activity
+
+    with Session(engine) as session:
+        rows = session.exec(select(Activity.kind, func.count()).where(Activity.day == day).group_by(Activity.kind))
+        return {kind: n for kind, n in rows}
 
 
 class HomeScreen(ModeScreen):
     MODE = "home"
+    AUTO_FOCUS = "#home-body"  # arrow keys scroll the cards on a short terminal
     BINDINGS = [
-        Binding("enter,c", "continue", "Continue"),
-        Binding("l", "app.mode('learn')", "Learn"),
-        Binding("r", "app.mode('quiz')", "Review"),
-        Binding("b", "app.mode('labs')", "Labs"),
-        Binding("q", "app.quit", "Quit"),
+        Binding("enter,c", "continue", "Continue", tooltip="continue where you left off (the first lesson on a new start)"),
+        Binding("l", "app.mode('learn')", "Learn", tooltip="lessons (the same as F3)"),
+        Binding("r", "app.mode('quiz')", "Review", tooltip="today's reviews and new questions (Quiz, F4)"),
+        Binding("b", "app.mode('labs')", "Labs", tooltip="PyTorch labs (the same as F5)"),
+        Binding("q", "app.quit", "Quit", tooltip="quit pathway (Ctrl+Q quits anywhere)"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -104,9 +131,7 @@ class HomeScreen(ModeScreen):
         today = date.today()
         days = progress.activity_by_day(engine, today - timedelta(days=60))
         streak = progress.streak(set(days), today)
-        self.query_one("#today", Static).update(
-            f"[b]Today[/b]  {count(days.get(today.isoformat(), 0), 'action')}  ·  study streak {count(streak, 'day')}"
-        )
+        self.query_one("#today", Static).update(today_text(activity_today(engine, today.isoformat()), streak))
         self.query_one("#reviews", Static).update(self.reviews_text(course, learner))
         self.poll_labs()
 
@@ -129,10 +154,11 @@ class HomeScreen(ModeScreen):
         if last is None:
             first = course.lessons[0] if course.lessons else None
             if first is None:
-                return "[b]Start[/b]  no lessons loaded"
-            return f"[b]Start[/b]  W{first.meta.week:02d} · {first.meta.title.get(language)}  [dim](Enter)[/]"
+                return "[b]Continue[/b]  no lessons loaded"
+            # The same word as the footer's Enter key, so the learner sees one action under one name.
+            return f"[b]Continue[/b]  W{first.meta.week:02d} · {first.meta.title.get(language)} [dim](first lesson)  Enter[/]"
         mark = "✓ " if last.id in done else ""
-        return f"[b]Continue[/b]  W{last.meta.week:02d} · {mark}{last.meta.title.get(language)}  [dim](Enter)[/]"
+        return f"[b]Continue[/b]  W{last.meta.week:02d} · {mark}{last.meta.title.get(language)}  [dim]Enter[/]"
 
     def action_continue(self) -> None:
         if self.data is None:

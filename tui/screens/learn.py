@@ -6,6 +6,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
+from textual.markup import escape
 from textual.widgets import Markdown, Static, Tree
 
 from pathway.tui.editor import edit_in_terminal, scratch_file
@@ -18,14 +19,15 @@ SCROLL_SAVE_SECONDS = 1.0
 class LearnScreen(ModeScreen):
     MODE = "learn"
     BINDINGS = [
-        Binding("c", "toggle_complete", "Done ✓"),
-        Binding("n", "step(1)", "Next"),
-        Binding("p", "step(-1)", "Prev"),
-        Binding("k", "check_yourself", "Check yourself"),
-        Binding("y", "copy_code", "Copy code", show=False),  # rarer keys: listed in help (F1)
-        Binding("e", "edit_code", "Edit code", show=False),
-        Binding("t", "toggle_tree", "Tree", show=False),
-        Binding("q,escape", "app.mode('home')", "Home"),
+        Binding("c", "toggle_complete", "Done ✓", tooltip="mark the lesson complete (again: not complete)"),
+        Binding("n", "step(1)", "Next", tooltip="next lesson"),
+        Binding("p", "step(-1)", "Prev", tooltip="previous lesson"),
+        Binding("k", "check_yourself", "Check yourself", tooltip="check yourself: drill this lesson's questions"),
+        # Rarer keys: off the footer (it must fit 80 columns), listed in Help (F1).
+        Binding("y", "copy_code", "Copy code", show=False, tooltip="copy the lesson's code to the clipboard"),
+        Binding("e", "edit_code", "Edit code", show=False, tooltip="open the lesson's code in $EDITOR (a copy kept in your home)"),
+        Binding("t", "toggle_tree", "Tree", show=False, tooltip="hide or show the lesson tree"),
+        Binding("q,escape", "app.mode('home')", "Home", tooltip="back to Home"),
     ]
 
     def __init__(self) -> None:
@@ -129,10 +131,11 @@ class LearnScreen(ModeScreen):
     def show_header(self, lesson, complete: bool, language: str) -> None:
         meta = lesson.meta
         status = "[green]✓ completed[/]" if complete else "[dim]not completed — press c when done[/]"
-        labs = f"  ·  lab: {', '.join(meta.lab_ids)}" if meta.lab_ids else ""
+        labs = f" · lab: {', '.join(meta.lab_ids)}" if meta.lab_ids else ""
+        # One phrase per line: a narrow lesson pane then never breaks a phrase in the middle.
         self.query_one("#lesson-header", Static).update(
-            f"[b]W{meta.week:02d} · {meta.title.get(language)}[/b]\n"
-            f"[dim]{meta.minutes} min{labs}[/]  {status}"
+            f"[b]W{meta.week:02d} · {escape(meta.title.get(language))}[/b]\n"
+            f"[dim]{meta.minutes} min{escape(labs)}[/]\n{status}"
         )
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
