@@ -1,8 +1,11 @@
-"""Following a run from the terminal: a Rich progress line with loss, throughput and ETA.
+"""Following a run from the terminal: a Rich progress line with loss, throughput and ETA, then a summary.
 
 Used by `pathway lab run` and `pathway lab resume` without --detach. It reads
 the run from the database (the runner is another process) every half second;
-Ctrl+C stops the run the way `pathway lab stop` does, with a checkpoint.
+Ctrl+C stops the run the way `pathway lab stop` does, with a checkpoint. The
+progress line is transient: when the run ends it gives way to a short summary
+(status, steps, elapsed, the headline metrics, the verdict of the lab's goals);
+every final metric is in `pathway lab status RUN`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import sys
 import time
 
 from pathway.durations import format_duration
-from pathway.labs.engine.status import ACTIVE, exit_code
+from pathway.labs.engine.status import ACTIVE, CHECK_FAILED, color, exit_code
 
 POLL_S = 0.5
 
@@ -32,7 +35,7 @@ def follow(engine, run_id: int) -> int:
         TextColumn("loss {task.fields[loss]}  {task.fields[speed]}  ETA {task.fields[eta]}"),
     )
     try:
-        with Progress(*columns, console=console, transient=False) as bar:
+        with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("", total=None, run=run_id, status=run.status, loss="-", speed="-", eta="-")
             while True:
                 run = jobs.get_run(engine, run_id)
@@ -57,14 +60,45 @@ def follow(engine, run_id: int) -> int:
     return report_end(console, jobs.get_run(engine, run_id))
 
 
+HEADLINE_MAX = 6  # metrics in the summary; the rest are in `pathway lab status RUN`
+
+
+def headline_metrics(lab_id: str, final: dict[str, float]) -> dict[str, float]:
+    """The few final metrics worth a line: those the lab's goals judge, then its chart's, then eval/*."""
+    from fnmatch import fnmatch
+
+    from pathway.labs import catalog
+
+    try:
+        spec = catalog.get_lab(lab_id)
+        wanted = [g.metric for g in spec.goals_for(spec.config_cls())] + list(spec.chart_metrics)
+    except Exception:  # noqa: BLE001 - a run of a lab this version no longer has
+        wanted = []
+    names: list[str] = []
+    for pattern in [*wanted, "eval/*", "train/loss"]:
+        names += [n for n in final if fnmatch(n, pattern) and n not in names]
+    return {n: final[n] for n in names[:HEADLINE_MAX]}
+
+
 def report_end(console, run) -> int:
-    """Print how the run ended; the exit code: 0 succeeded or stopped, 1 failed or diverged."""
+    """Print how the run ended in a few lines; the exit code: 0 succeeded or stopped, 3 check failed, 1 otherwise."""
+    from rich.text import Text
+
     from pathway.labs.engine import jobs
 
     final = jobs.final_metrics(run)
-    shown = ", ".join(f"{k} {fmt(v)}" for k, v in final.items())
-    console.print(f"run {run.id}: {run.status}" + (f" ({shown})" if shown else ""))
-    if run.error:
+    steps = f" · step {run.step}" + (f"/{run.total_steps}" if run.total_steps else "")
+    elapsed = jobs.running_seconds(run)
+    console.print(f"[bold]run {run.id}:[/] [{color(run.status)}]{run.status}[/]{steps} · {format_duration(elapsed, missing='-')} running",
+                  highlight=False)
+    shown = headline_metrics(run.lab, final)
+    if shown:
+        more = len(final) - len(shown)
+        console.print("  " + " · ".join(f"{k} {fmt(v)}" for k, v in shown.items())
+                      + (f"  [dim](+{more} more: pathway lab status {run.id})[/]" if more > 0 else ""), highlight=False)
+    if run.status == CHECK_FAILED:  # the verdict is the result, not an error: stdout
+        console.print(Text(f"  {run.error}", style="yellow"))
+    elif run.error:
         print(run.error, file=sys.stderr)
     return exit_code(run.status)
 

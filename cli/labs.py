@@ -8,7 +8,8 @@
     pathway lab logs RUN [-f]
 
 Exit codes: 0 success, 1 the run failed or diverged, 2 bad usage or input,
-130 when Ctrl+C stopped a followed run.
+3 the run finished but missed its lab's goals ("check failed"), 130 when
+Ctrl+C stopped a followed run.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from pathway.errors import PathwayError
-from pathway.labs.engine.status import ACTIVE
+from pathway.labs.engine.status import ACTIVE, ALL, CHECK_FAILED, CHECK_PREFIX, DONE, color
 from pathway.cli.lab_follow import fmt, follow, iso, pct
 from pathway.durations import format_duration
 
@@ -45,7 +46,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p = actions.add_parser("status", help="all runs, or one run in detail")
     p.add_argument("run", nargs="?", type=int, help="run id")
     p.add_argument("--lab", help="only runs of this lab")
-    p.add_argument("--status", dest="status_filter", help="only runs with this status")
+    p.add_argument("--status", dest="status_filter", help="only runs with this status: " + ", ".join(ALL) + ' (quote "check failed")')
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_status)
 
@@ -107,7 +108,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([
             {"id": s.id, "title": s.title, "description": s.description, "lesson_ids": list(s.lesson_ids),
-             "expected_time": s.expected_time(cuda), "settings": {k.name: {"default": k.default, "allowed": k.allowed, "help": k.help} for k in s.knobs()}}
+             "expected_time": s.expected_time(cuda), "settings": {k.name: {"default": k.default, "allowed": k.allowed, "help": k.help} for k in s.knobs()},
+             "goals": [{"metric": g.metric, "above": g.above, "below": g.below, "why": g.why, "required": g.required}
+                       for g in s.goals_for(s.config_cls(**catalog.default_values(s.id, cuda)))]}
             for s in labs
         ], indent=2))
         return 0
@@ -184,6 +187,7 @@ def run_summary(engine, run) -> dict[str, Any]:
 @_with_db
 def cmd_status(args: argparse.Namespace, home: Path, engine) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from pathway.labs.engine import jobs
@@ -193,17 +197,20 @@ def cmd_status(args: argparse.Namespace, home: Path, engine) -> int:
         if args.json:
             print(json.dumps(info, indent=2))
             return 0
-        console = Console()
+        console = Console(highlight=False)
         for key in ("id", "lab", "status", "device", "step", "total_steps", "created_at", "finished_at", "run_dir"):
-            console.print(f"[bold]{key:>12}[/] {info[key] if info[key] is not None else '-'}")
+            value = info[key] if info[key] is not None else "-"
+            console.print(f"[bold]{key:>12}[/] " + (f"[{color(value)}]{value}[/]" if key == "status" else escape(str(value))))
         console.print(f"[bold]{'progress':>12}[/] {pct(info['fraction'])}, ETA {format_duration(info['eta_s'], missing='-')}, elapsed {format_duration(info['elapsed_s'], missing='-')}")
         console.print(f"[bold]{'latest':>12}[/] " + (", ".join(f"{k} {fmt(v)}" for k, v in info["latest"].items()) or "-"))
         if info["final_metrics"]:
             console.print(f"[bold]{'final':>12}[/] " + ", ".join(f"{k} {fmt(v)}" for k, v in info["final_metrics"].items()))
         console.print(f"[bold]{'config':>12}[/] " + " ".join(f"{k}={v}" for k, v in info["config"].items()))
         if info["error"]:
-            console.print(f"[bold]{'error':>12}[/]")
+            console.print(f"[bold]{'reason' if info['status'] == CHECK_FAILED else 'error':>12}[/]")
             console.print(info["error"], markup=False, highlight=False)
+        if info["status"] not in ACTIVE and info["status"] not in DONE:
+            console.print(f"[bold]{'next':>12}[/] continue it from its last checkpoint: pathway lab resume {info['id']}")
         return 0
     runs = jobs.list_runs(engine, lab=args.lab, status=args.status_filter)
     if args.json:
@@ -214,17 +221,30 @@ def cmd_status(args: argparse.Namespace, home: Path, engine) -> int:
         return 0
     table = Table()
     for col in ("run", "lab", "status", "progress", "loss", "acc", "elapsed", "ETA"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("lab", "status"))
     for run in runs:
         info = run_summary(engine, run)
         latest = info["latest"]
         table.add_row(
-            str(run.id), run.lab, run.status, pct(info["fraction"]),
+            str(run.id), run.lab, f"[{color(run.status)}]{run.status}[/]", pct(info["fraction"]),
             fmt(latest.get("train/loss")), pct(latest.get("eval/acc"), 1),
             format_duration(info["elapsed_s"], missing="-"), format_duration(info["eta_s"], missing="-") if run.status in ACTIVE else "-",
         )
-    Console().print(table)
+    console = Console(highlight=False)
+    console.print(table)
+    for run in [r for r in runs if r.error and r.status not in ACTIVE][:NOTES_MAX]:  # why the latest ones ended
+        console.print(f"run {run.id} [{color(run.status)}]{run.status}[/]: {escape(short_reason(run.error))}")
     return 0
+
+
+NOTES_MAX = 5  # reasons printed under the runs table; `pathway lab status RUN` has the whole text
+
+
+def short_reason(error: str, width: int = 110) -> str:
+    """One line of a run's error: the goals a check missed, or the last line of a traceback."""
+    text = error.strip()
+    text = text[len(CHECK_PREFIX):] if text.startswith(CHECK_PREFIX) else text.splitlines()[-1]
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 # --- stop / logs --------------------------------------------------------------------------

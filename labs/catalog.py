@@ -10,7 +10,8 @@ path and imported only by the runner.
 
 Every check runs on the merged config that will run (the defaults for the
 device, CUDA's where a GPU is used, then the overrides), in `validate_config`,
-which the command line, the settings form and the runner all call.
+which the command line, the settings form and the runner all call: the ranges,
+the lab's own `check()`, and whether its `memory_estimate()` fits (engine/memory.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import os
 from typing import Any, Iterable, Mapping
 
 from pathway.errors import PathwayError
-from pathway.labs.engine import settings
+from pathway.labs.engine import memory, settings
 from pathway.labs.engine.contract import LabSpec
 from pathway.labs.programs.bpe_tokenizer.spec import SPEC as BPE_TOKENIZER
 from pathway.labs.programs.char_transformer.spec import SPEC as CHAR_TRANSFORMER
@@ -81,7 +82,11 @@ def validate_config(lab_id: str, values: Mapping[str, Any], *, cuda: bool) -> di
     """Check settings from a form or `--set` (native values or strings) against the config that will run;
     return the converted overrides. `cuda` says which defaults they are merged with."""
     spec = get_lab(lab_id)
-    return settings.validate(spec.config_cls, values, lab_id=lab_id, base=default_values(lab_id, cuda))
+    base = default_values(lab_id, cuda)
+    overrides = settings.validate(spec.config_cls, values, lab_id=lab_id, base=base)
+    # then what the settings would need: a run that cannot fit is refused here, naming what to lower
+    memory.check_fits(lab_id, spec.config_cls(**{**base, **overrides}), cuda=cuda)
+    return overrides
 
 
 def parse_set(lab_id: str, items: Iterable[str], *, cuda: bool) -> dict[str, Any]:

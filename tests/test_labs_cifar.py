@@ -124,7 +124,9 @@ def test_tiny_run_learns_and_ends_with_per_class_accuracy(engine, home, monkeypa
             "width": 8, "log_interval": 5, "eval_interval": 30, "ckpt_interval": 30, "device": "cpu"}
     run_id = jobs.start(engine, home, "cifar-cnn", tiny)
     run = run_to_the_end(engine, run_id)
-    assert run.status == "succeeded", run.error
+    # 60 steps of a width-8 net barely beat chance (12%): the lab may judge it "check failed", which is
+    # the truth; the judging itself is tested in test_labs_judge.py. Here: the runner path and the metrics.
+    assert run.status in ("succeeded", "check failed"), run.error
 
     losses = [p.value for p in jobs.metrics_since(engine, run_id, names=["train/loss"])]
     assert len(losses) == 12 and np.mean(losses[-3:]) < np.mean(losses[:3])  # it learns

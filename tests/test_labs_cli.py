@@ -51,6 +51,7 @@ def test_list_and_bad_settings(home, capsys):
     assert cli("lab", "list", "--json") == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed[0]["id"] == "mlp-digits" and listed[0]["lesson_ids"] and "lr" in listed[0]["settings"]
+    assert {g["metric"] for g in listed[0]["goals"]} == {"eval/acc", "eval/loss"}  # what success means
 
     assert cli("lab", "run", "mlp-digits", "--set", "steps=-1") == 2
     assert "steps=-1 is out of range" in capsys.readouterr().out

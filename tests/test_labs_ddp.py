@@ -70,7 +70,7 @@ def test_two_concurrent_runs_match_one_process_on_different_ports(engine, home):
     finals = [jobs.final_metrics(r) for r in runs]
     assert finals[0]["rdzv_port"] != finals[1]["rdzv_port"]  # each job picked its own free port
     for run, final in zip(runs, finals):
-        assert final["equiv/ok"] == 1.0 and final["equiv/max_abs_diff"] <= 1e-5
+        assert final["check/equivalence"] == 1.0 and final["equiv/max_abs_diff"] <= 1e-5
         assert final["world_size"] == 2 and final["rank1/allreduce_ms_mean"] > 0
         points = jobs.metrics_since(engine, run.id)
         losses = [p.value for p in points if p.name == "train/loss"]

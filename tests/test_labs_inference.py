@@ -139,6 +139,8 @@ def test_lab_runs_through_the_runner_and_reports_every_variant(engine, home, mon
     assert final["check/seed_cos_vs_st_min"] < 0.99
     assert by_name["check/fixed_batch_drift"][8] < 1e-4 < by_name["check/unmasked_mean_batch_drift"][8]
     assert final["check/seed_batch_drift"] > 1e-3
+    assert final["check/fixed_vs_naive_cos_min"] >= 0.9999 and final["check/fixed_batch_drift"] < 1e-4
+    assert run.status == "succeeded" and run.error is None  # the lab's goals (its agreement checks) were met
     assert set(by_name["decode/tokens_per_s"]) == {1, 8} and final["decode/same_tokens_with_cache"] == 1.0
     log = jobs.tail_log(run, 100)
     assert "fixed pipeline" in log and "sentence-transformers encode()" in log

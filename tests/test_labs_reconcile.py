@@ -57,7 +57,7 @@ def test_dead_reused_and_silent_runners_are_interrupted(engine):
     assert sorted(jobs.reconcile(engine)) == sorted([dead, reused, silent])
     for run_id in (dead, reused, silent):
         run = jobs.get_run(engine, run_id)
-        assert run.status == "interrupted" and f"pathway lab resume {run_id}" in run.error
+        assert run.status == "interrupted" and "resume the run to continue from its last checkpoint" in run.error
     assert "no heartbeat" in jobs.get_run(engine, silent).error
     assert jobs.reconcile(engine) == []  # idempotent
 
@@ -67,7 +67,7 @@ def test_a_runner_that_never_started_the_lab_is_failed(engine):
     never = make_run(engine, status="queued", created_age_s=600)
     waiting = make_run(engine, status="queued", pid=os.getpid(), create_time=psutil.Process().create_time())
     assert sorted(jobs.reconcile(engine)) == sorted([died, never])
-    assert jobs.get_run(engine, died).status == "failed" and "pathway lab logs" in jobs.get_run(engine, died).error
+    assert jobs.get_run(engine, died).status == "failed" and "log says why" in jobs.get_run(engine, died).error
     assert jobs.get_run(engine, waiting).status == "queued"
 
 

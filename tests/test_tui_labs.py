@@ -22,15 +22,16 @@ from tui_helpers import wait_ready
 T0 = 1_700_000_000.0
 
 
-def add_run(home: Path, *, steps: int = 200, status: str = "succeeded", spike_at: int | None = None, gpu: bool = False) -> int:
+def add_run(home: Path, *, steps: int = 200, status: str = "succeeded", spike_at: int | None = None, gpu: bool = False,
+            lab: str = "mlp-digits", error: str | None = None) -> int:
     """A finished run of `steps` reports with a falling loss, CPU samples and optional GPU samples."""
     engine = open_database(home)
     started = utcnow() - timedelta(seconds=120)
     with Session(engine) as session:
         run = Run(
-            lab="mlp-digits", status=status, created_at=started, started_at=started,
+            lab=lab, status=status, created_at=started, started_at=started,
             finished_at=started + timedelta(seconds=steps / 10), run_dir=str(home / "runs" / "x"),
-            step=steps, total_steps=steps, device="cpu",
+            step=steps, total_steps=steps, device="cpu", error=error,
         )
         if status == "running":  # alive as far as reconcile can tell: this test process stands in for the runner
             run.pid, run.pid_create_time, run.heartbeat_at = os.getpid(), psutil.Process().create_time(), utcnow()
@@ -76,10 +77,37 @@ class TestLabsScreen:
             await open_labs(pilot)
             table = app.screen.query_one(DataTable)
             assert table.row_count == 1
+            offered = {b.binding.key for b in app.screen.active_bindings.values() if b.binding.show}
+            assert "s" in offered and not {"x", "r"} & offered  # a finished run: nothing to stop or resume
             table.focus()
             await pilot.press("enter")
             await pilot.pause(0.5)
             assert isinstance(app.screen, RunScreen) and app.screen.run_ids == [run_id]
+
+    async def test_the_form_checks_as_you_type_and_starts_from_any_field(self, home: Path, content_dir: Path) -> None:
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_labs(pilot)
+            await pilot.press("e")
+            await pilot.pause(0.2)
+            form = app.screen
+            footer = " ".join(b.binding.description for b in form.active_bindings.values() if b.binding.show)
+            assert "Start run" in footer and "Compare" not in footer, footer  # the dialog's own keys, not Labs'
+            form.query_one("#knob-steps").focus()
+            await pilot.press("end", "x")  # "1000x" is not a whole number: said under the field, before any Start
+            await pilot.pause(0.1)
+            message = form.query_one("#error-steps", Static)
+            assert message.display and "steps must be a whole number" in str(message.render())
+            await pilot.press("backspace")
+            await pilot.pause(0.1)
+            assert not form.query_one("#error-steps", Static).display
+            form.query_one("#knob-hidden").value = "999999"  # out of range: the message names the range
+            await pilot.pause(0.5)
+            assert "1 to 16384" in str(form.query_one("#error-hidden", Static).render())
+            assert "hidden" in str(form.query_one("#settings-error", Static).render())
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is form and app.screen.focused is form.query_one("#knob-hidden")
 
     async def test_bad_setting_in_the_form_names_the_key(self, home: Path, content_dir: Path) -> None:
         app = make_app(home=home, content_dir=content_dir)
@@ -139,6 +167,59 @@ class TestRunView:
             assert sorted(app.screen.run_ids) == [first, second]
             labels = [s.label for s in app.screen.query_one(LineChart).series]
             assert labels == [f"#{first} train/loss", f"#{second} train/loss"]
+
+
+class TestRunEndings:
+    async def show(self, app, pilot, run_id: int) -> RunScreen:
+        await wait_ready(pilot)
+        app.push_screen(RunScreen([run_id]))
+        await pilot.pause(1.0)
+        return app.screen
+
+    @staticmethod
+    def offered(screen) -> set[str]:
+        return {b.binding.key for b in screen.active_bindings.values() if b.binding.show}
+
+    async def test_a_finished_run_offers_neither_stop_nor_resume(self, home: Path, content_dir: Path) -> None:
+        run_id = add_run(home)
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await self.show(app, pilot, run_id)
+            assert not {"s", "r"} & self.offered(screen)
+            pane = str(screen.query_one("#cpu-pane", Static).render())
+            assert "Run ended: no live readings" in pane and "peak RSS 420 MB" in pane
+
+    async def test_an_interrupted_run_offers_r_in_the_tui_words_and_no_eta(self, home: Path, content_dir: Path) -> None:
+        run_id = add_run(home, status="interrupted", error="The runner stopped reporting (its process is gone); resume the run to continue from its last checkpoint.")
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await self.show(app, pilot, run_id)
+            assert "r" in self.offered(screen) and "s" not in self.offered(screen)
+            header = str(screen.query_one("#run-header", Static).render())
+            assert "Press r to resume" in header and "pathway lab" not in header and "ETA" not in header
+
+    async def test_a_run_that_failed_before_its_first_loss_says_why(self, home: Path, content_dir: Path) -> None:
+        run_id = add_run(home, steps=0, status="failed", lab="mixed-precision",
+                         error="The run ran out of memory: the model, the batch and its activations do not fit in this machine's RAM. Lower dim, then start again.")
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await self.show(app, pilot, run_id)
+            chart = str(screen.query_one("#loss-chart", LineChart).render())
+            assert "waiting" not in chart and "failed before its first report" in chart
+            header = str(screen.query_one("#run-header", Static).render())
+            assert "ran out of memory" in header and "Lower dim" in header
+
+    async def test_check_failed_shows_the_reason_and_accuracy_gets_its_own_chart(self, home: Path, content_dir: Path) -> None:
+        reason = "The run finished, but its result fails the lab's check: eval/acc = 0.1, needs > 0.3. Chance is 10%."
+        run_id = add_run(home, status="check failed", lab="cifar-cnn", error=reason)
+        app = make_app(home=home, content_dir=content_dir)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await self.show(app, pilot, run_id)
+            header = str(screen.query_one("#run-header", Static).render())
+            assert "check failed" in header and "eval/acc = 0.1, needs > 0.3" in header and not {"s", "r"} & self.offered(screen)
+            assert [s.label for s in screen.query_one("#loss-chart", LineChart).series] == ["train/loss", "eval/loss"]
+            accuracy = screen.query_one("#acc-chart", LineChart)
+            assert accuracy.display and [s.label for s in accuracy.series] == ["eval/acc"]
 
 
 def test_dashboard_snapshot_with_fake_gpu(snap_compare, home: Path, content_dir: Path, monkeypatch) -> None:

@@ -38,16 +38,23 @@ class Goal:
 
     A lab lists its goals on its `LabSpec`; the runner judges them when `train`
     returns, and a run that misses one ends "check failed" with `why` as the reason.
+    A goal whose threshold depends on the settings (chance level is ln(classes))
+    comes from the config's optional `goals()` method instead; see `LabSpec.goals_for`.
+    `required=False` is for a check the settings can switch off (ddp's
+    equiv_check=false): a run that does not report the metric is not judged on it.
     """
 
     metric: str  # a name in the dict `train` returns
     above: float | None = None  # the final value must be greater than this
     below: float | None = None  # ... or smaller than this
     why: str = ""  # one sentence a learner reads when the goal is missed
+    required: bool = True  # False: an absent metric (the check was switched off) passes
 
     def missed(self, final: Mapping[str, float] | None) -> str | None:
         """None when `final` meets the goal, else the reason, naming the value."""
         value = (final or {}).get(self.metric)
+        if value is None and not self.required:
+            return None
         if value is None or value != value:  # absent or NaN
             return f"{self.metric} was not reported. {self.why}".strip()
         if self.above is not None and not value > self.above:
@@ -74,6 +81,23 @@ class LabSpec:
     chart_x_label: str = "step"  # e.g. "batch size" for a lab that reports one point per batch size
     goals: tuple[Goal, ...] = ()  # what success means; a finished run that misses one is "check failed"
 
+    def goals_for(self, config: Any) -> tuple[Goal, ...]:
+        """The goals a run with `config` is judged on: the spec's, then the config's own `goals()`."""
+        own = getattr(config, "goals", None)
+        return self.goals + (tuple(own()) if own is not None else ())
+
+    def judge(self, config: Any, final: Mapping[str, float] | None) -> list[str]:
+        """The reasons a finished run with these final metrics missed its goals ([] when it met them all).
+
+        A `why` shared by several missed goals (every variant's loss) is said once, after the last of them.
+        """
+        missed = [(goal, reason) for goal in self.goals_for(config) if (reason := goal.missed(final)) is not None]
+        out = []
+        for i, (goal, reason) in enumerate(missed):
+            said_later = goal.why and any(later.why == goal.why for later, _ in missed[i + 1:])
+            out.append(reason.removesuffix(goal.why).strip() if said_later else reason)
+        return out
+
     def knobs(self) -> list[KnobInfo]:
         """The settings of this lab, for a form or `pathway lab list`."""
         from pathway.labs.engine.settings import describe
@@ -84,6 +108,22 @@ class LabSpec:
         """Human wall-time estimate for the default config on this kind of device."""
         seconds = self.expected_seconds.get("cuda" if cuda else "cpu") or self.expected_seconds.get("cpu", 0)
         return f"~{seconds:.0f} s" if seconds < 90 else f"~{seconds / 60:.0f} min"
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Roughly how much memory a run with some settings needs at its peak, before it starts.
+
+    A config class may define `memory_estimate(self) -> MemoryEstimate` (torch-free);
+    `catalog.validate_config` refuses a run whose estimate exceeds the free RAM (or,
+    on CUDA, the GPU's free memory), naming `lower`. The usual formula for a model
+    trained with Adam: 4 bytes x parameters x 4 (weights, gradients, Adam's two
+    moments) + 4 bytes x the activations kept for backward of one batch.
+    """
+
+    bytes: float
+    lower: str  # the settings to lower, in words, e.g. "dim (weights grow with its square), blocks or batch_size"
+    detail: str = ""  # how the figure is made up, e.g. "weights 137 GB + activations 2 GB"
 
 
 class Report(Protocol):

@@ -33,6 +33,7 @@ from pathway.errors import PathwayError
 from pathway.home import runs_dir
 from pathway.labs import catalog
 from pathway.labs.engine import records
+from pathway.labs.engine.status import DONE
 from pathway.labs.engine.queries import LOG_NAME
 from pathway.labs.engine.queries import (  # re-exported: one import for the UI
     MetricPoint,
@@ -46,6 +47,7 @@ from pathway.labs.engine.queries import (  # re-exported: one import for the UI
     progress,
     recent_values,
     running_runs,
+    running_seconds,
     tail_log,
     wait_for,
 )
@@ -54,7 +56,7 @@ __all__ = [
     "start", "stop", "resume", "reconcile", "is_alive",
     # queries, re-exported
     "MetricPoint", "RunProgress", "final_metrics", "get_run", "latest_metrics", "list_runs", "log_path",
-    "metrics_since", "progress", "recent_values", "running_runs", "tail_log", "wait_for",
+    "metrics_since", "progress", "recent_values", "running_runs", "running_seconds", "tail_log", "wait_for",
 ]
 
 STOP_GRACE_S = 20.0  # SIGINT -> checkpoint -> exit; a big model's checkpoint takes a while
@@ -137,8 +139,8 @@ def resume(engine: Engine, home: Path, run_id: int) -> int:
     run = get_run(engine, run_id)
     if run.status in records.ACTIVE and is_alive(run):
         raise PathwayError(f"Run {run_id} is still {run.status}; there is nothing to resume.")
-    if run.status == "succeeded":
-        raise PathwayError(f"Run {run_id} already finished. Start a new one with `pathway lab run {run.lab}`.")
+    if run.status in DONE:  # every step ran: a resume would have nothing to do
+        raise PathwayError(f"Run {run_id} already finished ({run.status}). Start a new one with `pathway lab run {run.lab}`.")
     run_dir = Path(run.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     records.prepare_resume(engine, run_id)
@@ -204,14 +206,14 @@ def reconcile(engine: Engine, *, stale_after_s: float = STALE_HEARTBEAT_S) -> li
         if run.status == "queued":
             age = (now - run.created_at).total_seconds() if run.created_at else 0
             if (run.pid and not alive) or (not run.pid and age > QUEUED_TIMEOUT_S):
-                message = f"The runner ended before it started the lab. See `pathway lab logs {run.id}`."
+                message = "The runner ended before it started the lab; the run's log says why."
                 if records.mark(engine, run.id, "failed", message):
                     changed.append(run.id)
             continue
         stale = run.heartbeat_at is None or now - run.heartbeat_at > timedelta(seconds=stale_after_s)
         if not alive or stale:
             why = "its process is gone" if not alive else f"no heartbeat for over {stale_after_s:.0f} s"
-            message = f"The runner stopped reporting ({why}). `pathway lab resume {run.id}` continues from the last checkpoint."
+            message = f"The runner stopped reporting ({why}); resume the run to continue from its last checkpoint."
             if records.mark(engine, run.id, "interrupted", message):
                 changed.append(run.id)
     return changed

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from pathway.db.models import Metric, Run, utcnow
 from pathway.errors import PathwayError
-from pathway.labs.engine.status import ACTIVE, SUCCEEDED
+from pathway.labs.engine.status import ACTIVE, DONE
 
 LOG_NAME = "run.log"
 
@@ -48,7 +48,7 @@ class RunProgress:
     fraction: float | None  # 0..1
     steps_per_s: float | None  # median over the recent reports
     eta_s: float | None
-    elapsed_s: float | None  # wall time since the run first started (pauses included)
+    elapsed_s: float | None  # time spent running, summed over its spans (a stop-to-resume pause is not counted)
 
 
 def get_run(engine: Engine, run_id: int) -> Run:
@@ -145,12 +145,25 @@ def progress(engine: Engine, run: Run, *, rate_metric: str = "train/loss", windo
     speeds = sorted((s1 - s0) / (t1 - t0) for (s1, t1), (s0, t0) in zip(rows, rows[1:]) if t1 > t0 and s1 > s0)
     rate = speeds[len(speeds) // 2] if speeds else None
     total = run.total_steps
-    fraction = min(run.step / total, 1.0) if total else (1.0 if run.status == SUCCEEDED else None)  # a lab with no step count
-    running = run.status in ACTIVE
-    eta = (total - run.step) / rate if (rate and total and running) else (0.0 if total and not running else None)
-    end = run.finished_at if not running and run.finished_at else utcnow()
-    elapsed = (end - run.started_at).total_seconds() if run.started_at else None
-    return RunProgress(run.step, total, fraction, rate, eta, elapsed)
+    fraction = min(run.step / total, 1.0) if total else (1.0 if run.status in DONE else None)  # a lab with no step count
+    eta = (total - run.step) / rate if (rate and total and run.status in ACTIVE) else None  # no ETA unless it runs
+    return RunProgress(run.step, total, fraction, rate, eta, running_seconds(run))
+
+
+def running_seconds(run: Run) -> float | None:
+    """How long the run has run: from started_at (moved forward by each pause, see records.prepare_resume)
+    to its finish, or to now while it runs. The one definition the TUI and the command line show."""
+    if run.started_at is None:
+        return None
+    end = last_alive(run) if run.status not in ACTIVE else None
+    return max(((end or utcnow()) - run.started_at).total_seconds(), 0.0)
+
+
+def last_alive(run: Run):
+    """When a finished run stopped running: its finish, or its last heartbeat when reconcile found it dead later."""
+    if run.finished_at is None:
+        return run.heartbeat_at
+    return min(run.finished_at, run.heartbeat_at) if run.heartbeat_at else run.finished_at
 
 
 def final_metrics(run: Run) -> dict[str, float]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import timedelta
 from typing import Any
 
 import psutil
@@ -107,8 +108,19 @@ def mark(engine: Engine, run_id: int, status: str, error: str | None = None, *, 
 
 
 def prepare_resume(engine: Engine, run_id: int) -> None:
-    """Back to queued before a new runner takes the run over."""
-    _write(engine, run_id, status="queued", error=None, finished_at=None, pid=None, pid_create_time=None)
+    """Back to queued before a new runner takes the run over.
+
+    `started_at` moves forward by the time the run spent stopped, so that
+    `queries.running_seconds` (now or finished_at, minus started_at) is the sum
+    of the spans it ran, everywhere it is shown, without a column for it.
+    """
+    from pathway.labs.engine.queries import last_alive
+
+    run = load(engine, run_id)
+    started, ended = run.started_at, last_alive(run)
+    if started is not None and ended is not None:
+        started = utcnow() - max(ended - started, timedelta(0))
+    _write(engine, run_id, status="queued", error=None, finished_at=None, pid=None, pid_create_time=None, started_at=started)
 
 
 def set_process(engine: Engine, run_id: int, pid: int) -> None:

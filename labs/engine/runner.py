@@ -72,19 +72,24 @@ def main(argv: list[str] | None = None) -> int:
     return exit_code(status)
 
 
-OOM_MESSAGE = (
-    "CUDA ran out of memory: the model, the batch and its activations do not fit on the GPU. "
-    "Lower batch_size (or the model size), or stop other jobs on that GPU, then start again."
-)
+def judged_message(missed: list[str]) -> str:
+    """The run's reason when it finished but missed its goals: one paragraph, each miss named."""
+    from pathway.labs.engine.status import CHECK_PREFIX
+
+    return CHECK_PREFIX + " ".join(missed)
 
 
-def describe_crash(exc: BaseException) -> str:
-    """What `Run.error` says about a crash: the traceback, led by a plain sentence for CUDA OOM."""
-    tb = "".join(traceback.format_exception(exc))
-    torchkit = sys.modules.get("pathway.labs.programs.common.torchkit")  # imported only if the lab got as far as torch
-    if torchkit is not None and torchkit.is_cuda_oom(exc):
-        return f"{OOM_MESSAGE}\n\n{tb}"
-    return tb
+def describe_crash(exc: BaseException, lab_id: str = "") -> str:
+    """What `Run.error` says about a crash: one paragraph for running out of memory, else the traceback.
+
+    The runner prints the traceback to the run's log in every case.
+    """
+    from pathway.labs.engine.memory import oom_message, out_of_memory
+
+    kind = out_of_memory(exc)
+    if kind is not None:
+        return oom_message(kind, lab_id)
+    return "".join(traceback.format_exception(exc))
 
 
 def raised_while_terminating(exc: BaseException) -> bool:
@@ -110,6 +115,7 @@ def _run_lab(engine, run, resuming: bool, home: Path) -> tuple[str, str | None, 
     from pathway.labs.engine.gpu import default_provider
     from pathway.labs.engine.reporter import Diverged, Reporter
     from pathway.labs.engine.sampler import Sampler
+    from pathway.labs.engine.status import CHECK_FAILED
     from pathway.home import cache_dir
 
     reporter = Reporter(engine, run.id, Path(run.run_dir), resuming=resuming, cache_dir=cache_dir(home))
@@ -137,7 +143,14 @@ def _run_lab(engine, run, resuming: bool, home: Path) -> tuple[str, str | None, 
         if reporter.should_stop:
             return "stopped", None, None
         final = module.train(config, reporter)
-        return ("stopped" if reporter.should_stop else "succeeded"), None, final
+        if reporter.should_stop:
+            return "stopped", None, final
+        missed = spec.judge(config, final)  # a run that blew up finishes too: its numbers say whether it worked
+        if missed:
+            reason = judged_message(missed)
+            reporter.log_text(reason)
+            return CHECK_FAILED, reason, final
+        return "succeeded", None, final
     except Diverged as exc:
         reporter.log_text(str(exc))
         return "diverged", str(exc), None
@@ -149,9 +162,8 @@ def _run_lab(engine, run, resuming: bool, home: Path) -> tuple[str, str | None, 
     except BaseException as exc:  # noqa: BLE001 - a lab's crash must become a row, not a lost process
         if raised_while_terminating(exc):
             raise Terminated() from exc
-        message = describe_crash(exc)
-        print(message, file=sys.stderr, flush=True)
-        return "failed", message, None
+        print("".join(traceback.format_exception(exc)), file=sys.stderr, flush=True)  # the log keeps the traceback
+        return "failed", describe_crash(exc, run.lab), None
     finally:
         sampler.stop()
         reporter.close()

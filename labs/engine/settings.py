@@ -175,6 +175,17 @@ def _check_range(info: KnobInfo, value: Any) -> None:
         raise PathwayError(f"{info.name}={value!r} is not allowed: expected {info.allowed}.")
 
 
+def check_value(config_cls: type, name: str, raw: Any) -> Any:
+    """One setting alone: its type and range (not the cross-field rules); the converted value or PathwayError.
+
+    The settings form calls it as the learner types, to put the message under the field.
+    """
+    info = {k.name: k for k in describe(config_cls)}[name]
+    value = _coerce(info, raw)
+    _check_range(info, value)
+    return value
+
+
 def validate(
     config_cls: type, values: Mapping[str, Any], *, lab_id: str = "", base: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:

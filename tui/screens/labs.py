@@ -16,8 +16,8 @@ from textual.widgets.option_list import Option
 
 from pathway.tui.screens.base import ModeScreen
 from pathway.durations import format_duration
-from pathway.labs.engine.status import ACTIVE, ALL, is_good
-from pathway.tui.screens.run_view import RunScreen, progress_bar
+from pathway.labs.engine.status import ACTIVE, ALL, color
+from pathway.tui.screens.run_view import RunScreen, progress_bar, reason_line, resumable
 
 POLL_SECONDS = 1.0
 STATUS_FILTERS = [None, *ALL]
@@ -168,23 +168,49 @@ class LabsScreen(ModeScreen):
         table.clear()
         for run, progress, loss in message.rows:
             mark = "●" if run.id in self.marked else " "
-            color = "green" if is_good(run.status) else "red"
             table.add_row(
                 f"{mark}{run.id}",
                 run.lab,
-                f"[{color}]{run.status}[/]",
+                f"[{color(run.status)}]{run.status}[/]",
                 progress_bar(progress.fraction, 8),
                 "–" if loss is None else f"{loss:.4g}",
                 format_duration(progress.elapsed_s),
-                format_duration(progress.eta_s) if run.status in ACTIVE else "",
+                format_duration(progress.eta_s) if run.status in ACTIVE and progress.eta_s is not None else "",
                 key=str(run.id),
             )
+        self.errors = {run.id: run.error for run, _, _ in message.rows if run.error and run.status not in ACTIVE}
+        self.statuses = {run.id: run.status for run, _, _ in message.rows}
         if message.rows:
             table.move_cursor(row=min(keep, len(message.rows) - 1))
+        self.runs_count = len(message.rows)
+        self.redraw_runs_title()
+        self.refresh_bindings()
+
+    def redraw_runs_title(self) -> None:
+        """The table's title, and why the highlighted run ended when it did not succeed."""
         described = " · ".join(filter(None, [self.lab_filter, self.status_filter])) or "all"
-        self.query_one("#runs-title", Static).update(
-            f"[b]Runs[/] ({described}, {len(message.rows)})  [dim]Enter open · Space mark · c compare · f filter[/]"
-        )
+        title = f"[b]Runs[/] ({described}, {getattr(self, 'runs_count', 0)})  [dim]Enter open · Space mark · c compare · f filter[/]"
+        run_id = self.selected_run_id()
+        error = getattr(self, "errors", {}).get(run_id) if run_id is not None else None
+        if error:
+            status = self.statuses.get(run_id, "")
+            reason = reason_line(error)
+            room = max(self.size.width - len(f" #{run_id} {status}: ") - 2, 20)  # one line: the table keeps its rows
+            reason = reason if len(reason) <= room else reason[: room - 1] + "…"
+            title += f"\n[{color(status)}]#{run_id} {escape(status)}: {escape(reason)}[/]"
+        self.query_one("#runs-title", Static).update(title)
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.redraw_runs_title()
+        self.refresh_bindings()  # x and r follow the highlighted run
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Stop a run that is going, resume one that can continue; the keys are hidden otherwise."""
+        if action not in ("stop", "resume"):
+            return True
+        run_id = self.selected_run_id() if self.is_mounted else None
+        status = getattr(self, "statuses", {}).get(run_id)
+        return status in ACTIVE if action == "stop" else resumable(status)
 
     def selected_run_id(self) -> int | None:
         table = self.query_one(DataTable)

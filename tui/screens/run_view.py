@@ -17,13 +17,33 @@ from textual.widgets import Footer, Static
 
 from pathway.durations import format_duration
 from pathway.labs.engine.contract import SAMPLE_NAME
-from pathway.labs.engine.status import ACTIVE, is_good
+from pathway.labs.engine.status import ACTIVE, CHECK_FAILED, DONE, INTERRUPTED, STOPPED, color
 from pathway.tui.run_data import RunData
 from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
 from pathway.tui.widgets.spark import sparkline
 from pathway.words import count
 
 POLL_SECONDS = 0.5
+ACC_CHART_MIN_HEIGHT = 28  # below this many rows accuracy is only in the header: the loss chart needs the room
+
+
+def is_accuracy(name: str) -> bool:
+    """A 0-1 metric drawn on its own axis, so that it does not flatten the losses (or vice versa)."""
+    leaf = name.rsplit("/", 1)[-1]
+    return leaf in ("acc", "accuracy") or leaf.endswith("_acc")
+
+
+def resumable(status: str | None) -> bool:
+    """Stopped, interrupted, failed or diverged: a new runner can continue from the last checkpoint."""
+    return status is not None and status not in ACTIVE and status not in DONE
+
+
+def reason_line(error: str) -> str:
+    """The line of a run's error worth a header: a check's misses, or a traceback's last line."""
+    from pathway.labs.engine.status import CHECK_PREFIX
+
+    text = error.strip()
+    return text[len(CHECK_PREFIX):] if text.startswith(CHECK_PREFIX) else text.splitlines()[-1]
 
 
 
@@ -36,6 +56,10 @@ def progress_bar(fraction: float | None, width: int = 12) -> str:
 
 class RunScreen(Screen):
     """Live view of `run_ids` (one run, or several of one lab to compare)."""
+
+    DEFAULT_CSS = """
+    #acc-chart { height: 1fr; max-height: 12; min-height: 6; padding: 0 1; }
+    """
 
     BINDINGS = [
         Binding("plus,equals_sign", "smoothing(0.1)", "Smooth+"),
@@ -73,6 +97,7 @@ class RunScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static("", id="run-header")
         yield LineChart(id="loss-chart", empty_text="waiting for the first loss values…")
+        yield LineChart(id="acc-chart", empty_text="")
         with Horizontal(id="run-panes"):
             yield Static("", id="gpu-pane", classes="pane")
             yield Static("", id="cpu-pane", classes="pane")
@@ -86,6 +111,7 @@ class RunScreen(Screen):
         self.query_one("#log-pane").border_title = "Log"
         self.query_one("#sample-pane").border_title = "Latest sample"
         self.query_one("#sample-pane").display = False
+        self.query_one("#acc-chart").display = False
         self.query_one("#log-pane").display = not self.comparing
         self.check_gpu()
         self.poll()
@@ -136,8 +162,11 @@ class RunScreen(Screen):
                 self.data[run.id].reset()
             self.data[run.id].add(message.rows[run.id])
             self.statuses[run.id] = run.status
+        changed = [r.status for r in getattr(self, "runs", [])] != [r.status for r in message.runs]
         self.runs = message.runs
         self.progress = message.progress
+        if changed:
+            self.refresh_bindings()  # s and r appear or go with the status
         self.redraw_header()
         self.redraw_chart()
         self.redraw_panes()
@@ -175,15 +204,28 @@ class RunScreen(Screen):
             if speed is not None:
                 details.append(f"{speed:,.0f}/s")
             details.append(f"elapsed {format_duration(progress.elapsed_s)}")
-            if run.status in ACTIVE:
+            if run.status in ACTIVE and progress.eta_s is not None:
                 details.append(f"ETA {format_duration(progress.eta_s)}")
-            color = PALETTE[index % len(PALETTE)] if self.comparing else ""
-            name = f"[b {color}]#{run.id} {escape(run.lab)}[/]" if color else f"[b]#{run.id} {escape(run.lab)}[/]"
-            status = f"[{'green' if is_good(run.status) else 'red'}]{run.status}[/]"
+            hue = PALETTE[index % len(PALETTE)] if self.comparing else ""
+            name = f"[b {hue}]#{run.id} {escape(run.lab)}[/]" if hue else f"[b]#{run.id} {escape(run.lab)}[/]"
+            status = f"[{color(run.status)}]{run.status}[/]"
             parts.append(f"{name} {status} {progress_bar(progress.fraction)} " + " · ".join(details))
-            if run.error and not self.comparing:
-                parts.append(f"[red]{escape(run.error.strip().splitlines()[-1])}[/]")
+            if not self.comparing:
+                parts += self.ending_lines(run)
         self.query_one("#run-header", Static).update("\n".join(parts))
+
+    def ending_lines(self, run) -> list[str]:
+        """Why a run ended and what can be done here, in this screen's keys."""
+        lines = []
+        if run.error:
+            lines.append(f"[{color(run.status)}]{escape(reason_line(run.error))}[/]")
+        if run.status in (STOPPED, INTERRUPTED):
+            lines.append("[dim]Press r to resume it from its last checkpoint.[/]")
+        elif resumable(run.status):  # failed or diverged: the same settings may end the same way
+            lines.append("[dim]Press r to try again from its last checkpoint, or change the settings in Labs (e) and start a new run.[/]")
+        elif run.status == CHECK_FAILED:
+            lines.append("[dim]It ran every step; change the settings in Labs (e) and start a new run.[/]")
+        return lines
 
     def chart_names(self, data: RunData, lab: str) -> list[str]:
         """The metric names this lab wants on its chart (patterns from the catalog), in pattern order."""
@@ -200,7 +242,7 @@ class RunScreen(Screen):
         return names
 
     def redraw_chart(self) -> None:
-        series = []
+        series, accuracy = [], []
         labs = {run.id: run.lab for run in self.runs}
         for index, run_id in enumerate(self.run_ids):
             data = self.data[run_id]
@@ -209,9 +251,27 @@ class RunScreen(Screen):
                 if arrays is None:
                     continue
                 label = f"#{run_id} {name}" if self.comparing else name
-                color = PALETTE[(index if self.comparing else offset) % len(PALETTE)]
-                series.append(ChartSeries(label, arrays.steps, data.seconds(name), arrays.values, color))
-        chart = self.query_one(LineChart)
+                hue = PALETTE[(index if self.comparing else offset) % len(PALETTE)]
+                (accuracy if is_accuracy(name) else series).append(
+                    ChartSeries(label, arrays.steps, data.seconds(name), arrays.values, hue))
+        acc_chart = self.query_one("#acc-chart", LineChart)
+        acc_chart.display = bool(accuracy) and self.size.height >= ACC_CHART_MIN_HEIGHT
+        acc_chart.x_label = self.chart_x_label
+        self.update_series(acc_chart, accuracy)
+        chart = self.query_one("#loss-chart", LineChart)
+        chart.empty_text = self.empty_chart_text()
+        chart.x_label = self.chart_x_label
+        self.update_series(chart, series)
+
+    def empty_chart_text(self) -> str:
+        """What the loss chart says before it has a point: waiting, or why there will be none."""
+        run = self.runs[0]
+        if self.comparing or run.status in ACTIVE:
+            return "waiting for the first loss values…"
+        said = " (why is above)" if run.error else ""
+        return f"No loss to draw: run #{run.id} {run.status} before its first report{said}."
+
+    def update_series(self, chart: LineChart, series: list[ChartSeries]) -> None:
         # keep each curve's smoothing state: a live run only smooths its new points
         old = {s.label: s for s in chart.series}
         for index, s in enumerate(series):
@@ -219,9 +279,8 @@ class RunScreen(Screen):
             if previous is not None and len(previous.values) <= len(s.values):
                 previous.extend(s.steps, s.seconds, s.values)
                 series[index] = previous
-        if chart.x_label != self.chart_x_label and self.chart_x_label != "step":
+        if self.chart_x_label != "step" and not chart.series:
             chart.smoothing = 0.0  # a sweep (x = batch size) has one point per x: averaging neighbours would blur it
-        chart.x_label = self.chart_x_label
         chart.set_series(series)
 
     def redraw_panes(self) -> None:
@@ -246,6 +305,14 @@ class RunScreen(Screen):
         if not gpu_lines:
             gpu_lines = [f"[b]{escape(self.gpu_reason)}[/]", "[dim]The CPU pane carries the view.[/]"]
         self.query_one("#gpu-pane", Static).update("\n".join(gpu_lines))
+        run = self.runs[0]
+        if run.status not in ACTIVE:  # no live readings: say so instead of leaving the last one as if current
+            cpu, rss = data.get("sys/cpu_percent"), data.get("sys/rss_mb")
+            peaks = [f"peak CPU {fmt(float(cpu.values.max()), '%')}" if cpu is not None and cpu.values.size else "",
+                     f"peak RSS {fmt(float(rss.values.max()), ' MB')}" if rss is not None and rss.values.size else ""]
+            self.query_one("#cpu-pane", Static).update(
+                "[dim]Run ended: no live readings.[/]\n" + "\n".join(p for p in peaks if p))
+            return
         cpu = data.get("sys/cpu_percent")
         rss = data.get("sys/rss_mb")
         progress = self.progress[self.run_ids[0]]
@@ -259,17 +326,26 @@ class RunScreen(Screen):
 
     # --- actions ----------------------------------------------------------------------
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Stop only while a run is going, resume only a run that can continue; otherwise the key is not offered."""
+        statuses = [self.statuses.get(run_id) for run_id in self.run_ids]
+        if action == "stop":
+            return any(status in ACTIVE for status in statuses)
+        if action == "resume":
+            return any(resumable(status) for status in statuses)
+        return True
+
     def action_smoothing(self, delta: float) -> None:
-        chart = self.query_one(LineChart)
-        chart.smoothing = round(min(max(chart.smoothing + delta, 0.0), 0.99), 2)
+        for chart in self.query(LineChart):
+            chart.smoothing = round(min(max(chart.smoothing + delta, 0.0), 0.99), 2)
 
     def action_toggle_log(self) -> None:
-        chart = self.query_one(LineChart)
+        chart = self.query_one("#loss-chart", LineChart)  # accuracy stays linear: 0 to 1
         chart.log_y = not chart.log_y
 
     def action_toggle_x(self) -> None:
-        chart = self.query_one(LineChart)
-        chart.x_axis = "time" if chart.x_axis == "step" else "step"
+        for chart in self.query(LineChart):
+            chart.x_axis = "time" if chart.x_axis == "step" else "step"
 
     def action_stop(self) -> None:
         self.notify("Stopping: the lab saves a checkpoint first…", timeout=3)

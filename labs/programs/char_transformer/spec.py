@@ -5,9 +5,10 @@ Torch-free: the TUI imports this; the training program is `train.py` beside it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from pathway.labs.engine.contract import LabSpec
+from pathway.labs.engine.contract import Goal, LabSpec, MemoryEstimate
 from pathway.labs.engine.settings import DEVICE_PATTERN, knob
 
 
@@ -90,6 +91,37 @@ class CharTransformerConfig:
                 f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}: each head gets n_embd / n_head "
                 f"features. Try n_head={next(h for h in (8, 4, 2, 1) if self.n_embd % h == 0)}."
             )
+
+    def vocab_size(self) -> int:
+        return self.bpe_vocab if self.tokenizer == "bpe" else CHAR_VOCAB
+
+    def goals(self) -> tuple[Goal, ...]:
+        """Below chance: a uniform guess over the vocabulary costs ln(vocab) nats per token."""
+        chance = math.log(self.vocab_size())
+        return (Goal("eval/loss", below=chance,
+                     why=f"A uniform guess over {self.vocab_size()} tokens scores ln({self.vocab_size()}) = {chance:.2f} nats; "
+                     "the default run reaches ~1.5. Lower lr."),)
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """AdamW on 12 d^2 per layer + the embeddings, plus what backward keeps of one batch.
+
+        Per layer and token ~16 d numbers (layer norms, q k v, the MLP's 4d twice) and, with
+        attention written out, 3 scores per head and key (scores, softmax, mask); the logits
+        (vocab per token) are kept three times (logits, log-softmax, their gradient).
+        """
+        from pathway.labs.engine.memory import training_bytes
+
+        d, T, vocab = self.n_embd, self.block_size, self.vocab_size()
+        params = 12 * self.n_layer * d * d + vocab * d + T * d
+        tokens = self.batch_size * T
+        attention = 0 if self.attention == "sdpa" else 3 * self.n_head * T
+        activations = tokens * (self.n_layer * (16 * d + attention) + 3 * vocab)
+        corpus = self.corpus_chars * 3  # the text, then its ids (int16 per character, copied once)
+        return MemoryEstimate(training_bytes(params, activations + corpus / 4),
+                              "batch_size, block_size (attention grows with its square), n_embd or n_layer")
+
+
+CHAR_VOCAB = 98  # corpus.CharTokenizer: newline, tab, the 95 printable ASCII characters, unknown
 
 
 SPEC = LabSpec(

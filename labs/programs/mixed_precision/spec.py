@@ -5,9 +5,11 @@ Torch-free: the TUI imports this; the training program is `train.py` beside it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from pathway.labs.engine.contract import LabSpec
+from pathway.labs.engine.contract import Goal, LabSpec, MemoryEstimate
+from pathway.labs.engine.memory import human_bytes
 from pathway.labs.engine.settings import DEVICE_PATTERN, knob
 
 
@@ -44,6 +46,37 @@ class MixedPrecisionConfig:
     # where it runs
     device: str = knob("auto", pattern=DEVICE_PATTERN, hint="auto, cpu, mps, cuda or cuda:N", help="auto = CUDA, else MPS, else CPU; or name one: cpu, cuda, cuda:1, mps")
     threads: int = knob(1, lo=0, hi=1024, help="CPU threads for torch; 0 = torch's choice. 1 measures steadily on shared cores")
+
+    def goals(self) -> tuple[Goal, ...]:
+        """Every variant that should train (not fp16-noscale, the bug) ends below chance, ln(classes).
+
+        With variants=auto only fp32 is sure to run (bf16 is left out on GPUs without it, fp16 on CPU).
+        """
+        chance = math.log(self.classes)
+        if self.variants == "auto":
+            judged = [("fp32", True), ("bf16", False), ("fp16", False)]
+        else:
+            judged = [(name, True) for name in dict.fromkeys(self.variants.split(",")) if name != "fp16-noscale"]
+        return tuple(
+            Goal(f"{name}/loss", below=chance, required=required,
+                 why=f"A uniform guess over {self.classes} classes scores ln({self.classes}) = {chance:.2f} nats. Lower lr.")
+            for name, required in judged
+        )
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """Each variant keeps its own model and AdamW state (16 bytes a parameter, + a 16-bit weight copy under
+        autocast); they take turns, so one variant's activations at a time: ~11 dim numbers per sample and block
+        (the input, LayerNorm, 4 dim before and after GELU), or dim per block with checkpointing. Plus the data set."""
+        from pathway.labs.engine.memory import training_bytes
+
+        variants = 2 if self.variants == "auto" else len(set(self.variants.split(",")))
+        params = self.blocks * (8 * self.dim * self.dim + 7 * self.dim) + self.dim * self.classes + 3 * self.dim
+        per_sample = self.blocks * (self.dim if self.checkpointing else 11 * self.dim) + 11 * self.dim + 3 * self.classes
+        data = max(16 * self.batch_size, 8192) * self.dim
+        total = training_bytes(variants * params * 1.125, self.batch_size * per_sample + data + params)  # + the start copy
+        weights = human_bytes(variants * params * 18)
+        return MemoryEstimate(total, "dim (the weights grow with its square), blocks or batch_size",
+                              f"weights, gradients and AdamW state of {variants} variants {weights}")
 
 
 SPEC = LabSpec(
