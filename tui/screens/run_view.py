@@ -13,12 +13,13 @@ from textual.containers import Horizontal
 from textual.markup import escape
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from pathway.durations import format_duration
 from pathway.labs.engine.contract import SAMPLE_NAME
 from pathway.labs.engine.status import ACTIVE, CHECK_FAILED, DONE, INTERRUPTED, STOPPED, color
 from pathway.tui.run_data import RunData
+from pathway.tui.widgets.footer import FittedFooter
 from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
 from pathway.tui.widgets.spark import sparkline
 from pathway.words import count
@@ -103,7 +104,7 @@ class RunScreen(Screen):
             yield Static("", id="cpu-pane", classes="pane")
         yield Static("", id="sample-pane", classes="pane")
         yield Static("", id="log-pane", classes="pane")
-        yield Footer()
+        yield FittedFooter()  # seven keys: at 80 columns the ones that do not fit are listed in Help
 
     def on_mount(self) -> None:
         self.query_one("#gpu-pane").border_title = "GPU"
