@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pathway.labs.engine.contract import Goal, LabSpec
+from pathway.labs.engine.contract import Goal, LabSpec, MemoryEstimate
 from pathway.labs.engine.settings import DEVICE_PATTERN, knob
 
 
@@ -90,6 +90,23 @@ class LlamaConfig:
                 f"head_dim = dim / n_heads = {self.dim // self.n_heads} must be even: RoPE rotates pairs of dimensions. "
                 "Change dim or n_heads."
             )
+
+    def memory_estimate(self) -> MemoryEstimate:
+        """AdamW on the blocks (q and o d^2 each, k and v d·kv_dim, SwiGLU 3·d·hidden) and the embeddings,
+        plus what backward keeps of one batch: per layer and token ~(8 d + 3 hidden) numbers, with
+        attention written out 3 scores per head and key, and the logits three times."""
+        from pathway.labs.engine.memory import training_bytes
+
+        d, T, hidden = self.dim, self.block_size, self.ffn_hidden or 16 * -(-(8 * self.dim // 3) // 16)
+        kv_dim = d // self.n_heads * self.n_kv_heads
+        per_layer = 2 * d * d + 2 * d * kv_dim + 3 * d * hidden
+        params = self.n_layers * per_layer + self.vocab_size * d * (1 if self.tie_embeddings else 2)
+        tokens = self.batch_size * T
+        attention = 0 if self.attention == "sdpa" else 3 * self.n_heads * T
+        activations = tokens * (self.n_layers * (8 * d + 3 * hidden + attention) + 3 * self.vocab_size)
+        corpus = self.corpus_chars * 3  # the text, then its token ids
+        return MemoryEstimate(training_bytes(params, activations + corpus / 4),
+                              "batch_size, block_size (attention grows with its square), dim or n_layers")
 
 
 SPEC = LabSpec(
