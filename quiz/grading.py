@@ -16,8 +16,8 @@ but never turned into "correct":
 - single, numeric: 1 or 0.
 
 Code exercises are graded by running their tests (`exercise_runner`); recall and
-design items are self-rated. `suggest_rating` turns a grade, the time taken and
-the hints used into Again/Hard/Good/Easy, which the learner can change.
+design items are self-rated. `suggest_rating` turns a grade, the time taken, the
+hints used and the tries into Again/Hard/Good/Easy, which the learner can change.
 
     g = grade(question, [0, 2])        # Grade(correct=False, score=0.5, detail=...)
     suggest_rating(g.correct, seconds=12, difficulty="E", kind="multi")
@@ -162,17 +162,21 @@ def correct_answer(question: Any) -> Any:
     return None
 
 
-def suggest_rating(correct: bool, seconds: float, difficulty: str, kind: str = "single", hints_used: int = 0) -> int:
-    """Wrong: Again. Right after a hint or slower than `slow`: Hard. Within `fast`: Easy. Else Good.
+def suggest_rating(
+    correct: bool, seconds: float, difficulty: str, kind: str = "single", hints_used: int = 0, tries: int = 1
+) -> int:
+    """Wrong: Again. Right after a hint, on a later try or slower than `slow`: Hard.
+    Within `fast`: Easy. Else Good.
 
     The thresholds are PACE_S[difficulty] scaled by PACE_SCALE[kind] (see the tables above):
     an easy single-choice question answered in 15 s or less is Easy, after 45 s Hard.
+    `tries` counts a code exercise's test runs: passing on the second one was not recalled.
     """
     if not correct:
         return AGAIN
     fast, slow = PACE_S.get(difficulty, PACE_S["M"])
     scale = PACE_SCALE.get(kind, 1.0)
-    if hints_used > 0 or seconds > slow * scale:
+    if hints_used > 0 or tries > 1 or seconds > slow * scale:
         return HARD
     if seconds <= fast * scale:
         return EASY

@@ -29,7 +29,7 @@ from typing import Any, Callable, Mapping, Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from pathway.db.models import Card, MockInterview, utcnow
+from pathway.db.models import Card, MockInterview, ReviewLog, utcnow
 from pathway.db.progress import log_activity
 from pathway.quiz.scheduling import QuestionInfo, make_due, record_review
 
@@ -327,3 +327,30 @@ def mock_report(engine: Engine, mock_id: int) -> dict | None:
     with Session(engine) as session:
         row = session.get(MockInterview, mock_id)
         return json.loads(row.report) if row and row.report else None
+
+
+def unfinished_mock(engine: Engine, mock_id: int) -> dict | None:
+    """What an interview that was left saved: its questions, and for each what the log holds.
+
+    An unfinished interview has no report (it was never graded as a whole), but every answer
+    was logged when it was given. Each item's status: "answered", "skipped" (skipped or timed
+    out: logged without an answer), or "not reached". Self-rated (recall) answers are only
+    logged at the end, so they show as not reached. None for an unknown or finished interview.
+
+        unfinished_mock(engine, 3)["items"][0]  # {"question_id": ..., "status": "answered", "correct": True, "seconds": 12.0}
+    """
+    with Session(engine) as session:
+        row = session.get(MockInterview, mock_id)
+        if row is None or row.report:
+            return None
+        logs = session.exec(select(ReviewLog).where(ReviewLog.mock_id == mock_id).order_by(ReviewLog.id)).all()
+    logged = {log.question_id: log for log in logs}
+    items = []
+    for question_id in json.loads(row.settings or "{}").get("question_ids", []):
+        log = logged.get(question_id)
+        if log is None:
+            items.append({"question_id": question_id, "status": "not_reached", "correct": None, "seconds": 0.0})
+            continue
+        status = "answered" if log.answer is not None else "skipped"
+        items.append({"question_id": question_id, "status": status, "correct": log.correct, "seconds": log.duration_ms / 1000})
+    return {"mock_id": mock_id, "started_at": row.started_at, "items": items}

@@ -2,8 +2,9 @@
 
     outcome = record_review(engine, "t01-broadcast-shape", rating=3, mode="today",
                             correct=True, answer=0, duration_ms=8200)
-    queue = today_queue(engine, course.questions, current_week=2)
+    queue = today_queue(engine, course.questions, current_week=study_week(engine, lesson_weeks))
     queue.question_ids          # due reviews first, then new questions
+    queue.to_go                 # what the session still shows, learning steps included
 
 A `Card` row holds the fsrs.Card fields as columns; `ReviewLog` is append-only.
 Every answer is committed in one transaction the moment it is rated. Modes:
@@ -25,7 +26,7 @@ import fsrs
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, delete, select
 
-from pathway.db.models import Activity, Card, Learner, ReviewLog, utcnow
+from pathway.db.models import Activity, Card, Learner, LessonProgress, ReviewLog, utcnow
 from pathway.db.progress import get_learner, local_day
 
 MODES = ("today", "drill", "cram", "mock")
@@ -188,6 +189,13 @@ class TodayQueue:
         return (self.reviews + self.new) or self.learning_soon
 
     @property
+    def to_go(self) -> int:
+        """Cards this session still shows, counting the learning cards that come back within
+        LEARN_AHEAD: a new card rated Good moves from `new` to `learning_soon`, so the count
+        only falls when a card is done for the day and never jumps up when `new` runs out."""
+        return len(self.reviews) + len(self.new) + len(self.learning_soon)
+
+    @property
     def backlog(self) -> int:
         """Due reviews held back by the daily limit (0 when none)."""
         return max(0, self.due_total - len(self.reviews))
@@ -201,9 +209,16 @@ class TodayQueue:
         )
 
 
-def current_week(learner: Learner, lesson_weeks: Mapping[str, int]) -> int:
-    """The week of the last opened lesson, or 1."""
-    return lesson_weeks.get(learner.last_lesson_id or "", 1)
+def study_week(engine: Engine, lesson_weeks: Mapping[str, int]) -> int:
+    """The week new questions come from: the latest week with a completed lesson, or 1.
+
+    Progress, not browsing: opening a week-10 lesson to look at it does not bring week 10's
+    questions into Today; completing it does. `lesson_weeks` maps lesson ids to their weeks
+    (lessons no longer in the course are ignored).
+    """
+    with Session(engine) as session:
+        done = session.exec(select(LessonProgress.lesson_id).where(LessonProgress.status == "completed")).all()
+    return max((lesson_weeks[lesson_id] for lesson_id in done if lesson_id in lesson_weeks), default=1)
 
 
 def _first_reviews(session: Session, cutoffs: "Cutoffs") -> dict[str, datetime]:

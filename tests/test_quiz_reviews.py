@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from pathway.quiz import stats as quiz_stats, scheduling as reviews
 from pathway.db.models import Activity, Card, ReviewLog
-from pathway.db.progress import open_lesson, update_learner
+from pathway.db.progress import open_lesson, set_lesson_complete, update_learner
 
 T0 = datetime(2025, 3, 3, 12, 0, tzinfo=timezone.utc)
 
@@ -138,12 +138,36 @@ def test_backlog_warning_when_due_exceeds_the_review_limit(engine) -> None:
     assert queue.reviews == ["t03-a", "t02-b"], "the most overdue come first"
 
 
-def test_current_week_is_the_week_of_the_last_opened_lesson(engine) -> None:
-    from pathway.db.progress import get_learner
+def test_study_week_follows_completed_lessons_not_the_last_one_opened(engine) -> None:
+    weeks = {"w01-a": 1, "w01-b": 1, "w03-x": 3, "w10-y": 10}
+    assert reviews.study_week(engine, weeks) == 1, "nothing done yet: week 1"
+    set_lesson_complete(engine, "w01-a")
+    open_lesson(engine, "w10-y")  # only looked at
+    assert reviews.study_week(engine, weeks) == 1
+    set_lesson_complete(engine, "w03-x")
+    assert reviews.study_week(engine, weeks) == 3
+    set_lesson_complete(engine, "w03-x", False)
+    set_lesson_complete(engine, "gone-lesson")  # no longer in the course: ignored
+    assert reviews.study_week(engine, weeks) == 1
 
-    assert reviews.current_week(get_learner(engine), {"w03-x": 3}) == 1
-    open_lesson(engine, "w03-x")
-    assert reviews.current_week(get_learner(engine), {"w03-x": 3}) == 3
+
+def test_to_go_counts_learning_steps_so_it_never_jumps_up(engine) -> None:
+    """Rating new cards Good sends them to a 10-minute learning step: the old count
+    (question_ids) fell to 0 and then jumped to every card coming back; to_go does not."""
+    update_learner(engine, daily_new_limit=3)  # week 1 has two questions
+    at = T0
+    shown, counts = [], [reviews.today_queue(engine, BANK, now=at).to_go]
+    for _ in range(6):
+        queue = reviews.today_queue(engine, BANK, now=at)
+        if not queue.question_ids:
+            break
+        qid = queue.question_ids[0]
+        shown.append(len(queue.question_ids))
+        review(engine, qid, 3, at=at)
+        at += timedelta(seconds=30)
+        counts.append(reviews.today_queue(engine, BANK, now=at).to_go)
+    assert shown[:3] == [2, 1, 2], "what the bar used to count: 1 to go, then 2 (the learning steps)"
+    assert counts == [2, 2, 2, 1, 0], "to_go: each card falls off once it is done for the day"
 
 
 def test_drill_filters_and_hardest_first(engine) -> None:

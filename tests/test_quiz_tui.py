@@ -55,7 +55,7 @@ async def answer_right(pilot, card: QuestionCard) -> None:
     elif q.type == "multi":
         await pilot.press(*(str(i + 1) for i in q.correct_indices), "enter")
     elif q.type == "numeric":
-        await pilot.press(*f"{q.answer:g}", "enter")
+        await pilot.press("i", *f"{q.answer:g}", "enter")  # i: into the number field
     elif q.type == "order":
         # Put the items in place with Shift+↓: a bubble sort by keys.
         for _ in range(len(card.order)):
@@ -109,7 +109,7 @@ class TestToday:
             card = screen.card
             q = card.question
             if q.type == "numeric":
-                await pilot.press("9", "9", "enter")
+                await pilot.press("enter", "9", "9", "enter")  # Enter goes into the field, then submits
             elif q.type == "single":
                 await pilot.press(str((q.correct_indices[0] + 1) % len(q.choices) + 1), "enter")
             else:  # multi: pick only the wrong one
@@ -121,6 +121,225 @@ class TestToday:
             await pilot.pause(0.2)
         (row,) = logs(home)
         assert row.rating == 2 and row.correct is False
+
+
+    async def test_the_to_go_count_never_jumps_up_and_names_the_learning_steps(self, home: Path) -> None:
+        """Good on a new card brings it back in 10 minutes: the count used to fall to 1, then jump to 3."""
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "today")
+            bars = []
+            while screen.mode == "today" and len(bars) < 10:
+                bars.append(str(screen.query_one("#quiz-bar").render()))
+                await answer_right(pilot, screen.card)
+                await pilot.press("3")  # Good, not the suggested Easy: the card takes a learning step
+                await pilot.pause(0.2)
+        to_go = [int(bar.split(" to go")[0].rsplit("· ", 1)[1]) for bar in bars]
+        assert len(bars) == 6, "three new cards, each seen twice"
+        assert to_go == [3, 3, 3, 3, 2, 1], bars
+        assert "3 back in a few minutes" in bars[3], "the count says what it is made of"
+
+    async def test_new_questions_follow_completed_lessons_not_the_last_one_opened(self, home: Path) -> None:
+        from pathway.db import progress
+
+        engine = open_database(home)
+        progress.open_lesson(engine, "autograd-basics")  # a week-2 lesson, only looked at
+        engine.dispose()
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            assert "3 new from week 1" in str(screen.query_one("#quiz-summary").render())
+            progress.set_lesson_complete(app.data.engine, "autograd-basics")
+            screen.refresh_chooser()
+            assert "new from week 2" in str(screen.query_one("#quiz-summary").render())
+
+    async def test_footer_offers_only_what_applies(self, home: Path) -> None:
+        engine = open_database(home)
+        reviews.record_review(engine, "t01-broadcast-shape", 3, "today", True, 0, 3000)
+        engine.dispose()
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "today")
+            keys = screen.active_bindings
+            assert "n" not in keys, "Today has no skip"
+            assert screen.card.question.id != "t01-broadcast-shape" and "x" not in keys, "nothing to forget on a new question"
+            assert "f1" in keys, "Help stays in the footer"
+            await pilot.press("escape")
+            await pilot.pause(0.2)
+            await choose(pilot, "drill")
+            assert screen.card.question.id == "t01-broadcast-shape"
+            assert {"n", "x"} <= set(screen.active_bindings), "a drill skips; an answered question can be forgotten"
+
+
+class TestKeys:
+    async def test_numeric_opens_with_keys_as_keys_then_i_types_and_esc_leaves(self, home: Path) -> None:
+        from textual.widgets import Input
+
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "drill")
+            while screen.card.question.type != "numeric":
+                await pilot.press("n")
+                await pilot.pause(0.2)
+            card = screen.card
+            field = card.query_one("#q-number", Input)
+            assert screen.focused is card and "Press i or Enter" in str(card.query_one("#q-body").render())
+            await pilot.press("h")  # a shortcut (here: no hints), never text in the field
+            await pilot.pause(0.1)
+            assert field.value == "" and screen.focused is not field
+            await pilot.press("i", "4")
+            await pilot.pause(0.1)
+            assert screen.focused is field and field.value == "4"
+            assert "Typing" in str(card.query_one("#q-body").render()), "the card says where the keys go"
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert screen.focused is card and screen.mode == "drill", "Esc leaves the field, not the drill"
+
+    async def test_code_editor_opens_unfocused_and_f6_reaches_the_app(self, home: Path) -> None:
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            card = await drill_to_code(pilot, screen)
+            editor = card.query_one("#q-code")
+            assert screen.focused is card
+            await pilot.press("enter")
+            await pilot.pause(0.1)
+            assert screen.focused is editor and "Editing" in str(card.query_one("#q-body").render())
+            await pilot.press("escape")
+            await pilot.pause(0.1)
+            assert screen.focused is card and screen.mode == "drill"
+            await pilot.press("i")
+            await pilot.pause(0.1)
+            await pilot.press("f6")  # the tabs say F6 is Progress; TextArea would select a line
+            await until(pilot, lambda: getattr(app.screen, "MODE", None) == "progress", what="Progress opening")
+            assert editor.selected_text == ""
+
+
+class TestLeaving:
+    async def test_leaving_a_drill_with_answers_asks_first(self, home: Path) -> None:
+        from pathway.tui.screens.confirm import ConfirmScreen
+
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "drill")
+            await pilot.press("q")  # nothing answered yet: leaves at once
+            await pilot.pause(0.2)
+            assert screen.mode is None
+            await choose(pilot, "drill")
+            await answer_right(pilot, screen.card)
+            await pilot.press("escape")  # answered, not rated yet
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ConfirmScreen) and "not saved until you rate it" in app.screen.question
+            await pilot.press("n")
+            await pilot.pause(0.2)
+            await pilot.press("3")
+            await pilot.pause(0.2)
+            await pilot.press("q")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ConfirmScreen) and "1 rating so far" in app.screen.question
+            await pilot.press("y")
+            await pilot.pause(0.2)
+            assert screen.mode is None and len(logs(home)) == 1
+
+    async def test_leaving_a_mock_asks_then_says_one_thing(self, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        from pathway.tui.screens.confirm import ConfirmScreen
+
+        monkeypatch.setattr(QuizScreen, "clock", staticmethod(FakeClock()))
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            screen.query_one("#f-length").value = 5
+            await choose(pilot, "mock")
+            while screen.card.question.type in ("recall", "design"):
+                await pilot.press("n")  # a graded question, so that the answer is logged at once
+                await pilot.pause(0.2)
+            await answer_right(pilot, screen.card)
+            app.clear_notifications()
+            await pilot.press("q")
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ConfirmScreen) and "1 answer of 5" in app.screen.question
+            await pilot.press("y")
+            await pilot.pause(0.2)
+            messages = [n.message for n in app._notifications]
+            assert messages == ["Mock interview left after 1 answer of 5; saved as unfinished."], messages
+
+    async def test_an_unfinished_past_interview_opens_with_what_was_saved(self, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(QuizScreen, "clock", staticmethod(FakeClock()))
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            screen.query_one("#f-length").value = 5
+            await choose(pilot, "mock")
+            await pilot.press("n")  # skip one
+            await pilot.pause(0.2)
+            screen.leave_session()
+            await pilot.pause(0.2)
+            await choose(pilot, "reports")
+            await pilot.press("enter")
+            await pilot.pause(0.3)
+            report = screen.query_one("#report").source
+            assert "Mock interview #1: left unfinished" in report and "0 of 5 questions answered" in report
+            assert report.count("| skipped |") == 1 and report.count("| not reached |") == 4
+
+
+class TestReturn:
+    async def test_check_yourself_then_q_returns_to_the_lesson(self, home: Path) -> None:
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await open_mode(pilot, "f3", settle=0.3)
+            app.screen.open_lesson("tensors-basics")
+            await pilot.pause(0.3)
+            await pilot.press("k")
+            await until(pilot, lambda: getattr(app.screen, "MODE", None) == "quiz" and app.screen.card is not None,
+                        what="the lesson's drill")
+            await pilot.press("q")
+            await until(pilot, lambda: getattr(app.screen, "MODE", None) == "learn", what="back to the lesson")
+            assert app.screen.lesson_id == "tensors-basics"
+
+
+class TestReviewView:
+    async def test_after_a_wrong_choice_only_it_and_the_right_one_are_marked(self, home: Path) -> None:
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "drill")
+            card = screen.card
+            assert card.question.id == "t01-broadcast-shape"  # 3 choices, the first right
+            header = str(card.query_one(".q-meta").render())
+            assert "Python for ML and PyTorch tensors" in header and "easy" in header and "topic 1 " not in header
+            await pilot.press("2", "enter")
+            await pilot.pause(0.2)
+            body = str(card.query_one("#q-body").render())
+            assert body.count("✗") == 1 and body.count("✓") == 1, body
+
+    async def test_recall_shows_one_rating_legend(self, home: Path) -> None:
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "drill")
+            while screen.card.question.type != "recall":
+                await pilot.press("n")
+                await pilot.pause(0.2)
+            await pilot.press("space")
+            await pilot.pause(0.2)
+            rate = str(screen.card.query_one("#q-rate").render())
+            assert "1 Again" in rate and "4 Easy" in rate and "forgot" not in rate
+
+
+def test_inline_markdown_in_choices_becomes_markup() -> None:
+    from textual.content import Content
+
+    from pathway.tui.quiz.markup import inline
+
+    shown = Content.from_markup(inline("Use `a*b*c`, *not allowed* on **views** [sic] and snake_case_name"))
+    assert shown.plain == "Use a*b*c, not allowed on views [sic] and snake_case_name"
+    styles = {shown.plain[span.start : span.end]: str(span.style) for span in shown.spans}
+    assert "italic" in styles["not allowed"] or styles["not allowed"] == "i"
+    assert "a*b*c" in styles, "code spans keep their stars"
 
 
 class TestEveryType:
@@ -148,23 +367,69 @@ class TestEveryType:
         app = quiz_app(home)
         async with app.run_test(size=(80, 24)) as pilot:
             screen = await open_quiz(pilot)
-            screen.query_one("#f-topic").value = "2"
-            await choose(pilot, "drill")
-            while screen.card.question.type != "code":
-                await pilot.press("n")
-                await pilot.pause(0.2)
-            card = screen.card
+            card = await drill_to_code(pilot, screen)
+            await run_tests(pilot, card)  # the starter as given: shows the tests, costs no try
+            result = str(card.query_one("#q-result").render())
+            assert card.tries == 0 and "not counted as a try" in result and "NotImplementedError" in result
+            card.query_one("#q-code").text = WRONG_SOFTMAX
             for attempt in range(1, 4):
-                await pilot.press("ctrl+r")
-                for _ in range(100):
-                    await pilot.pause(0.1)
-                    if card.tries == attempt and card.phase != "grading":
-                        break
+                await run_tests(pilot, card)
+                assert card.tries == attempt
                 result = str(card.query_one("#q-result").render())
-                assert "0/2 tests passed" in result and "test_sums_to_one" in result and "NotImplementedError" in result
+                assert "0/2 tests passed" in result and "test_sums_to_one" in result and f"try {attempt}" in result
                 assert screen.query_one("#quiz-bar") is not None  # the app stayed responsive
             assert card.phase == "feedback" and card.suggested == 1
             assert "def softmax" in card.query_one("#q-feedback").source
+
+    async def test_a_pass_on_the_second_try_suggests_hard_and_keeps_the_learners_code(self, home: Path) -> None:
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            card = await drill_to_code(pilot, screen)
+            editor = card.query_one("#q-code")
+            editor.text = WRONG_SOFTMAX
+            await run_tests(pilot, card)
+            mine = card.question.solution.replace("top = max(xs)", "top = max(xs)  # mine")
+            editor.text = mine
+            await run_tests(pilot, card)
+            assert card.phase == "feedback" and card.tries == 2
+            assert card.suggested == 2, "right, but not on the first try: Hard"
+            assert editor.display and editor.read_only and editor.text == mine, "the learner's code stays on screen"
+            feedback = card.query_one("#q-feedback").source
+            assert "**Solution**" in feedback and "**Common bugs**" in feedback and "A common bug:" not in feedback
+
+    async def test_a_message_that_is_the_summary_is_shown_once(self, home: Path) -> None:
+        from pathway.quiz.exercise_runner import ExerciseResult
+
+        app = quiz_app(home)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            card = await drill_to_code(pilot, screen)
+            card.tries = 1
+            limit = "Stopped at the time limit of 10 s while running test_sums_to_one: look for a loop that never ends."
+            card.show_test_result(ExerciseResult(status="timeout", tests=(), message=limit, output="", seconds=10.0), can_retry=True)
+            await pilot.pause()
+            assert str(card.query_one("#q-result").render()).count("Stopped at the time limit") == 1
+
+
+WRONG_SOFTMAX = "import math\n\ndef softmax(xs):\n    return [0.0 for x in xs]\n"
+
+
+async def drill_to_code(pilot, screen: QuizScreen) -> QuestionCard:
+    """A drill of topic 2, skipped forward to its code exercise."""
+    screen.query_one("#f-topic").value = "2"
+    await choose(pilot, "drill")
+    while screen.card.question.type != "code":
+        await pilot.press("n")
+        await pilot.pause(0.2)
+    return screen.card
+
+
+async def run_tests(pilot, card: QuestionCard) -> None:
+    """Ctrl+R, then wait for the sandbox's verdict."""
+    await pilot.press("ctrl+r")
+    await until(pilot, lambda: card.phase != "grading", timeout=60, what="the exercise's tests")
+    await pilot.pause(0.1)
 
 
 class TestCram:

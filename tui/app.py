@@ -201,8 +201,9 @@ class PathwayApp(App):
         """Drill these questions in Quiz mode (e.g. a lesson's check-yourself set)."""
         if self.data is None:
             return
+        came_from = self.current_mode  # the session returns there when it ends
         self.switch_mode("quiz")
-        self.screen.practise(question_ids, mode)
+        self.screen.practise(question_ids, mode, back_to=came_from)
 
 
 def make_app(home: str | Path | None = None, content_dir: str | Path | None = None) -> PathwayApp:

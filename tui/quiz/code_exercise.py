@@ -56,9 +56,12 @@ class CodeExercise(ModeScreen):
             return  # the learner moved on while the tests ran
         if event.result.passed or card.tries >= SOLUTION_AFTER_TRIES:
             self.pending = Answer(card.code, event.result.passed, event.seconds)
-            rating = suggest_rating(event.result.passed, event.seconds, card.question.difficulty, "code", event.hints_used)
+            rating = suggest_rating(
+                event.result.passed, event.seconds, card.question.difficulty, "code", event.hints_used, tries=max(1, card.tries)
+            )
             card.show_test_result(event.result, can_retry=False)
-            card.show_feedback(event.result.passed, rating, event.result.summary(), self.memory_text(card.question.id))
+            # the result above already names the tests (or the time limit): the verdict stays short
+            card.show_feedback(event.result.passed, rating, "", self.memory_text(card.question.id))
         else:
             card.show_test_result(event.result, can_retry=True)
 

@@ -47,6 +47,10 @@ class MockInterview(ModeScreen):
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-session"
         self.show_card(self.mock.current, feedback=False)
 
+    def mock_answered(self) -> int:
+        """Answers given so far in the running interview (skipped and timed-out questions are not answers)."""
+        return sum(item.status == "answered" for item in self.mock.items) if self.mock else 0
+
     def mock_answer(self, event: QuestionCard.Submitted) -> None:
         if event.card.question.type == "code":
             self.mock_busy = True
@@ -92,9 +96,12 @@ class MockInterview(ModeScreen):
     def show_report(self, report: dict) -> None:
         from pathway.tui.quiz.report import report_markdown
 
+        self.show_markdown_report(report_markdown(report, self.course, self.language))
+
+    def show_markdown_report(self, text: str) -> None:
         self.query_one("#card-slot", Vertical).remove_children()
         self.query_one("#mock-list", OptionList).display = False
-        self.query_one("#report", Markdown).update(report_markdown(report, self.course, self.language))
+        self.query_one("#report", Markdown).update(text)
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-report"
         self.query_one("#quiz-report").focus()
 
@@ -110,16 +117,26 @@ class MockInterview(ModeScreen):
             weak = f" · weak: {', '.join(map(str, mock.weak_topics))}" if mock.weak_topics else ""
             listing.add_option(Option(f"#{mock.id}  {when}  {mock.length} questions  {score}{weak}", id=str(mock.id)))
         listing.display = True
-        self.query_one("#report", Markdown).update("" if mocks else "No mock interviews yet.")
+        if mocks:
+            listing.highlighted = 0  # without a highlight, Enter would select nothing
+        self.query_one("#report", Markdown).update(
+            "*Enter opens a report; q goes back.*" if mocks else "No mock interviews yet."
+        )
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-report"
         listing.focus()
 
     @on(OptionList.OptionSelected, "#mock-list")
     def open_report(self, event: OptionList.OptionSelected) -> None:
-        from pathway.quiz.mock import mock_report
+        from pathway.quiz.mock import mock_report, unfinished_mock
+        from pathway.tui.quiz.report import unfinished_markdown
 
-        report = mock_report(self.engine, int(event.option.id))
-        if report is None:
-            self.notify("That interview was not finished: it has no report.", timeout=3)
+        mock_id = int(event.option.id)
+        report = mock_report(self.engine, mock_id)
+        if report is not None:
+            self.show_report(report)
             return
-        self.show_report(report)
+        summary = unfinished_mock(self.engine, mock_id)
+        if summary is None:
+            self.notify(f"Mock interview #{mock_id} is no longer in the database.", severity="warning", timeout=4)
+            return
+        self.show_markdown_report(unfinished_markdown(summary, self.language))

@@ -9,7 +9,6 @@ the learner's answer, the screen grades (code in a thread worker) and calls
 from __future__ import annotations
 
 import random
-import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Markdown, Static, TextArea
 
+from pathway.tui.quiz.code_editor import CodeEditor
+from pathway.tui.quiz.markup import inline
+
 TYPE_NAMES = {
     "single": "single choice",
     "multi": "multiple answers",
@@ -32,14 +34,9 @@ TYPE_NAMES = {
     "code": "code exercise",
     "design": "system design",
 }
+LEVEL_NAMES = {"E": "easy", "M": "medium", "H": "hard"}
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 SOLUTION_AFTER_TRIES = 3
-_CODE = re.compile(r"`([^`]+)`")
-
-
-def inline(text: str) -> str:
-    """Escape text for markup, showing `code` spans in bold accent."""
-    return _CODE.sub(lambda m: f"[b $accent]{m.group(1)}[/]", escape(text))
 
 
 def shuffled_order(question) -> list[int]:
@@ -91,17 +88,31 @@ class QuestionCard(Vertical, can_focus=True):
         Binding("shift+up,K", "move(-1)", "Move ↑", key_display="⇧↑"),
         Binding("shift+down,J", "move(1)", "Move ↓", key_display="⇧↓"),
         Binding("ctrl+r", "run_tests", "Run tests", priority=True),
-        Binding("i", "edit", "Edit"),
-        Binding("e", "external_editor", "$EDITOR"),
+        # The editor and the number field are not focused at first, so that keys stay keys:
+        # i or Enter goes in, Esc comes out (leave_field; CodeEditor.Left for the editor).
+        Binding("i,enter", "edit", "Edit", key_display="i"),
+        Binding("i,enter", "type_answer", "Type answer", key_display="i"),
+        Binding("escape", "leave_field", "Stop typing"),
+        Binding("e", "external_editor", "$EDITOR", show=False),  # the card's help line names it
     ]
 
     phase: reactive[str] = reactive("answering")
     """answering, grading (code tests running), feedback (rate 1-4), or done."""
 
-    def __init__(self, question, language: str = "en", *, feedback: bool = True, rate_only: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        question,
+        language: str = "en",
+        *,
+        topic: str = "",
+        feedback: bool = True,
+        rate_only: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
         self.question = question
         self.language = language
+        self.topic = topic or f"topic {question.topic}"  # the topic's title, for the header
         self.feedback = feedback
         self.rate_only = rate_only  # a mock's recall item at the end: model answer shown, rate it
         self.kind = question.type
@@ -109,7 +120,8 @@ class QuestionCard(Vertical, can_focus=True):
         self.order = shuffled_order(question) if self.kind == "order" else []
         self.cursor = 0
         self.hints_used = 0
-        self.tries = 0
+        self.tries = 0  # test runs that counted (running the untouched starter does not)
+        self.last_run_counted = True
         self.suggested: int | None = None
         self.verdict = ""  # e.g. "✓ Right." shown above the rating
         self.shown_at = time.monotonic()
@@ -127,8 +139,9 @@ class QuestionCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         q = self.question
         with VerticalScroll(id="q-scroll"):
+            level = LEVEL_NAMES.get(q.difficulty, q.difficulty)
             yield Static(
-                f"[dim]W{q.week:02d} · topic {q.topic} · {q.difficulty} · {TYPE_NAMES[self.kind]} · {q.id}[/]",
+                f"[dim]W{q.week:02d} · {escape(self.topic)} · {level} · {TYPE_NAMES[self.kind]} · {q.id}[/]",
                 classes="q-meta",
             )
             yield Markdown(self.t(q.prompt), classes="q-prompt")
@@ -138,26 +151,34 @@ class QuestionCard(Vertical, can_focus=True):
                 yield Input(placeholder=f"your answer{unit}, then Enter", id="q-number")
             yield Static("", id="q-result")
             if self.kind == "code":
-                yield TextArea.code_editor(q.starter, language="python", id="q-code", soft_wrap=False)
+                editor = CodeEditor.code_editor(q.starter, language="python", id="q-code", soft_wrap=False)
+                editor.border_title = "your code"
+                yield editor
             yield Static("", id="q-hints")
             yield Markdown("", id="q-feedback")
         yield Static("", id="q-rate")
 
     def on_mount(self) -> None:
         self.shown_at = time.monotonic()
-        self.query_one("#q-feedback").display = False
+        for empty in self.query("#q-feedback, #q-result, #q-hints"):
+            empty.display = False
         if self.rate_only:
             self.reveal_model_answer()
         self.draw_body()
-        self.focus_input()
+        self.draw_rating()
+        self.focus()  # not the editor or the number field: q, n, h… must stay keys until i
 
-    def focus_input(self) -> None:
-        if self.kind == "numeric" and self.phase == "answering":
-            self.query_one("#q-number", Input).focus()
-        elif self.kind == "code" and self.phase == "answering":
-            self.query_one("#q-code", TextArea).focus()
-        else:
-            self.focus()
+    @property
+    def typing(self) -> bool:
+        """The learner is in the editor or the number field (keys are text there)."""
+        focused = self.screen.focused
+        return isinstance(focused, (TextArea, Input)) and self in focused.ancestors
+
+    def on_descendant_focus(self) -> None:
+        self.draw_body()
+
+    def on_descendant_blur(self) -> None:
+        self.draw_body()
 
     # --- drawing ---------------------------------------------------------------------
 
@@ -174,8 +195,8 @@ class QuestionCard(Vertical, can_focus=True):
                 if self.kind == "multi":
                     mark = "■" if i in self.chosen else "□"
                 text = f"{mark} [b]{i + 1}[/] {inline(self.t(choice.text))}"
-                if reviewed:
-                    verdict = "[green]✓[/]" if choice.correct else "[red]✗[/]"
+                if reviewed:  # ✓ the right ones, ✗ only a wrong one that was chosen
+                    verdict = "[green]✓[/]" if choice.correct else ("[red]✗[/]" if i in self.chosen else " ")
                     text = f"{verdict} {text}\n     [dim]{inline(self.t(choice.why))}[/]"
                 elif i in self.chosen:
                     text = f"[reverse]{text}[/]"
@@ -197,16 +218,24 @@ class QuestionCard(Vertical, can_focus=True):
             else:
                 lines.append("[dim]Answer out loud or on paper, then Space moves on; you rate it at the end.[/]")
         elif self.kind == "code" and self.phase == "answering":
-            lines.append(
-                f"[dim]Ctrl+R runs the tests; after {SOLUTION_AFTER_TRIES} tries the solution shows. "
-                "Esc leaves the editor (then h hint, e $EDITOR, i back in).[/]"
-            )
+            if self.is_mounted and self.typing:
+                lines.append("[b]Editing[/b] [dim]· Ctrl+R runs the tests · Esc leaves the editor (then h hint, q back)[/]")
+            else:
+                lines.append(
+                    f"[dim]Press[/] [b]i[/b] [dim]or[/] [b]Enter[/b] [dim]to edit the code here ([/][b]e[/b][dim] in $EDITOR), "
+                    f"Ctrl+R to run the tests; after {SOLUTION_AFTER_TRIES} tries the solution shows.[/]"
+                )
+        elif self.kind == "numeric" and self.phase == "answering":
+            if self.is_mounted and self.typing:
+                lines.append("[b]Typing[/b] [dim]· Enter submits · Esc leaves the field[/]")
+            else:
+                lines.append("[dim]Press[/] [b]i[/b] [dim]or[/] [b]Enter[/b] [dim]to type your answer.[/]")
         self.query_one("#q-body", Static).update("\n".join(lines))
 
     def draw_hints(self) -> None:
         hints = self.question.hints[: self.hints_used]
         text = "\n".join(f"[b $warning]Hint {i + 1}:[/] {inline(self.t(h))}" for i, h in enumerate(hints))
-        self.query_one("#q-hints", Static).update(text)
+        self.show_text("#q-hints", text)
 
     def draw_rating(self) -> None:
         bar = self.query_one("#q-rate", Static)
@@ -227,9 +256,15 @@ class QuestionCard(Vertical, can_focus=True):
         self.show_markdown(f"**Model answer**\n\n{self.t(q.model_answer)}\n\n**It should mention**\n\n{rubric}\n\n{self.t(q.explanation)}")
         self.phase = "feedback"
         self.suggested = None
-        self.verdict = "[dim]How well did your answer match? 1 forgot · 2 hard · 3 good · 4 easy[/]"
+        self.verdict = "[dim]How well did your answer match the model answer?[/]"
         self.draw_body()
         self.draw_rating()
+
+    def show_text(self, selector: str, text: str) -> None:
+        """Update a Static that is hidden while empty (an empty Static still takes a line)."""
+        static = self.query_one(selector, Static)
+        static.update(text)
+        static.display = bool(text)
 
     def show_markdown(self, text: str) -> None:
         feedback = self.query_one("#q-feedback", Markdown)
@@ -249,9 +284,9 @@ class QuestionCard(Vertical, can_focus=True):
             unit = f" {q.unit}" if q.unit else ""
             parts.append(f"Answer: **{q.answer:g}{unit}** (±{q.tolerance:g})")
         if self.kind == "code":
-            parts.append("Solution:\n\n```python\n" + q.solution.rstrip() + "\n```")
-            for variant in q.buggy_variants:
-                parts.append(f"A common bug: {self.t(variant.why)}")
+            parts.append("**Solution**\n\n```python\n" + q.solution.rstrip() + "\n```")
+            if q.buggy_variants:  # each `why` is a sentence of its own: a list, not "A common bug: Zeroes…"
+                parts.append("**Common bugs**\n\n" + "\n".join(f"- {self.t(variant.why)}" for variant in q.buggy_variants))
         parts.append(self.t(q.explanation))
         if q.references:
             parts.append("Read more: " + "; ".join(r.title for r in q.references))
@@ -261,17 +296,20 @@ class QuestionCard(Vertical, can_focus=True):
         self.suggested = suggested
         self.phase = "feedback"
         self.draw_body()
-        self.draw_rating()
         self.focus()
-        if self.kind == "code":  # the editor would fill the view: the solution takes its place
-            self.query_one("#q-code").display = False
+        if self.kind == "code":  # the learner's code stays, read-only, above the solution
+            editor = self.query_one("#q-code", TextArea)
+            editor.read_only = True
+            editor.add_class("reviewed")
+        self.draw_rating()
 
     def show_test_result(self, result, *, can_retry: bool) -> None:
         """A code run that did not pass: which tests failed and why; the editor stays open."""
         colour = "$success" if result.passed else "$error"
-        lines = [f"[b {colour}]{escape(result.summary())}[/]  [dim]try {self.tries}[/]"]
-        if result.status not in ("passed", "failed"):
-            lines.append(escape(result.message))
+        which = f"try {self.tries}" if self.last_run_counted else "the starter as given: not counted as a try"
+        lines = [f"[b {colour}]{escape(result.summary())}[/]  [dim]{which}[/]"]
+        if result.status not in ("passed", "failed") and result.message != result.summary():
+            lines.append(escape(result.message))  # summary() already is the message for a timeout or crash
         for test in result.tests:
             mark = "[green]✓[/]" if test.passed else "[red]✗[/]"
             lines.append(f"{mark} {escape(test.name)}" + (f"  [dim]{escape(test.message)}[/]" if test.message else ""))
@@ -280,7 +318,7 @@ class QuestionCard(Vertical, can_focus=True):
         left = SOLUTION_AFTER_TRIES - self.tries
         if can_retry and left > 0:
             lines.append(f"[dim]{left} more {'try' if left == 1 else 'tries'} before the solution shows.[/]")
-        self.query_one("#q-result", Static).update("\n".join(lines))
+        self.show_text("#q-result", "\n".join(lines))
         self.phase = "answering"
 
     # --- keys --------------------------------------------------------------------------------
@@ -288,16 +326,24 @@ class QuestionCard(Vertical, can_focus=True):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         answering = self.phase == "answering" and not self.rate_only
         kind = self.kind
-        if action == "submit":
-            return (answering and kind not in ("recall", "design", "code")) or (self.phase == "feedback" and self.suggested is not None)
+        if action == "submit":  # code and numbers are submitted from their own field (Ctrl+R, Enter)
+            return (answering and kind not in ("recall", "design", "code", "numeric")) or (
+                self.phase == "feedback" and self.suggested is not None
+            )
         if action == "reveal":
             return answering and kind in ("recall", "design")
         if action == "hint":
             return answering and self.hints_used < len(self.question.hints)
         if action == "move":
             return answering and kind == "order"
-        if action in ("run_tests", "edit", "external_editor"):
+        if action in ("run_tests", "external_editor"):
             return answering and kind == "code"
+        if action == "edit":
+            return answering and kind == "code" and not self.typing
+        if action == "type_answer":
+            return answering and kind == "numeric" and not self.typing
+        if action == "leave_field":
+            return self.typing
         return True
 
     def action_number(self, n: int) -> None:
@@ -355,8 +401,6 @@ class QuestionCard(Vertical, can_focus=True):
             self.submit(answer)
         elif self.kind == "order":
             self.submit(list(self.order))
-        elif self.kind == "numeric":
-            self.submit_number()
 
     @on(Input.Submitted, "#q-number")
     def submit_number(self) -> None:
@@ -373,13 +417,18 @@ class QuestionCard(Vertical, can_focus=True):
     def action_run_tests(self) -> None:
         if self.phase != "answering":
             return
-        self.tries += 1
+        # Running the starter as given shows what the tests check; it is not an attempt.
+        self.last_run_counted = self.code.strip() != self.question.starter.strip()
+        self.tries += self.last_run_counted
         self.phase = "grading"
-        self.query_one("#q-result", Static).update("[dim]Running the tests…[/]")
+        self.show_text("#q-result", "[dim]Running the tests…[/]")
         self.submit(self.code)
 
     def action_edit(self) -> None:
         self.query_one("#q-code", TextArea).focus()
+
+    def action_type_answer(self) -> None:
+        self.query_one("#q-number", Input).focus()
 
     def action_external_editor(self) -> None:
         self.post_message(self.EditExternally(self))
@@ -387,11 +436,14 @@ class QuestionCard(Vertical, can_focus=True):
     def set_code(self, code: str) -> None:
         self.query_one("#q-code", TextArea).text = code
 
-    def on_key(self, event) -> None:
-        # Esc leaves the editor or the number field first; a second Esc reaches the screen.
-        if event.key == "escape" and isinstance(self.screen.focused, (TextArea, Input)):
-            self.focus()
-            event.stop()
+    # Esc leaves the editor or the number field first; a second Esc reaches the screen.
+    def action_leave_field(self) -> None:
+        self.focus()
+
+    @on(CodeEditor.Left)
+    def left_editor(self, event: CodeEditor.Left) -> None:
+        event.stop()
+        self.focus()
 
     # --- messages out -------------------------------------------------------------------------
 

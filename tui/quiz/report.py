@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 STATUS = {"answered": "", "skipped": "skipped", "timed_out": "time ran out", "not_reached": "not reached"}
+# An unfinished interview's log cannot tell a skip from a timeout: "skipped" there means either.
 
 
 def answer_text(question, answer: Any, language: str) -> str:
@@ -75,4 +76,32 @@ def report_markdown(report: dict, course, language: str = "en") -> str:
         lines += [question.explanation.get(language), ""]
     if report["weak_topics"]:
         lines += ["", "Weak topics were added to your review queue: their cards are due now."]
+    return "\n".join(lines)
+
+
+def unfinished_markdown(summary: dict, language: str = "en") -> str:
+    """An interview that was left: what was saved, and why there is no score."""
+    items = summary["items"]
+    answered = [item for item in items if item["status"] == "answered"]
+    right = sum(bool(item["correct"]) for item in answered)
+    when = summary["started_at"].astimezone().strftime("%Y-%m-%d %H:%M")
+    lines = [
+        f"# Mock interview #{summary['mock_id']}: left unfinished",
+        "",
+        f"Started {when}; {len(answered)} of {len(items)} questions answered before it was left"
+        + (f", {right} of them right." if answered else "."),
+        "",
+        "An interview that was left has no score and cannot be resumed: its answers are in your "
+        "review history, and a new interview starts from the Quiz menu.",
+        "",
+        "| # | question | seconds | result |",
+        "|---:|---|---:|---|",
+    ]
+    for n, item in enumerate(items, 1):
+        if item["status"] == "answered":
+            result = "right" if item["correct"] else "wrong"
+        else:
+            result = STATUS.get(item["status"], item["status"]) or item["status"]
+        seconds = f"{item['seconds']:.0f}" if item["status"] != "not_reached" else ""
+        lines.append(f"| {n} | {item['question_id']} | {seconds} | {result} |")
     return "\n".join(lines)

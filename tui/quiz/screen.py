@@ -23,7 +23,15 @@ from pathway.tui.quiz.mock import MockInterview
 from pathway.tui.quiz.question_card import QuestionCard
 from pathway.words import count
 
+
+def reviews_card(engine, question_id: str) -> bool:
+    """Whether the question has a schedule (it was rated in Today or Drill since its last reset)."""
+    from pathway.quiz import scheduling as reviews
+
+    return reviews.get_card(engine, question_id) is not None
+
 ALL = "all"
+LEVELS = {"E": "easy", "M": "medium", "H": "hard"}
 
 
 class QuizScreen(CodeExercise, MockInterview):
@@ -48,7 +56,9 @@ class QuizScreen(CodeExercise, MockInterview):
         self.mock_busy = False
         self.to_rate: list[str] = []  # mock recall items waiting for a self-rating
         self.ratings: dict[str, int] = {}
-        self._pending_question: tuple[list[str], str] | None = None  # practise() before the screen was mounted
+        self._pending_question: tuple[list[str], str, str | None] | None = None  # practise() before the screen was mounted
+        self.back_to: str | None = None  # the mode that started this session (e.g. Learn's k): q returns there
+        self.card_seen = False  # the question on screen has a schedule (so Forget means something)
 
     def compose(self) -> ComposeResult:
         yield from self.compose_tabs()
@@ -59,7 +69,7 @@ class QuizScreen(CodeExercise, MockInterview):
                 with Horizontal(id="quiz-filters"):
                     yield Select([("all topics", ALL)], allow_blank=False, id="f-topic")
                     yield Select([("all weeks", ALL)], allow_blank=False, id="f-week")
-                    yield Select([("any level", ALL), ("E", "E"), ("M", "M"), ("H", "H")], allow_blank=False, id="f-level")
+                    yield Select([("any level", ALL), *((name, key) for key, name in LEVELS.items())], allow_blank=False, id="f-level")
                     yield Select([(f"mock: {n}", n) for n in (5, 10, 20)], value=10, allow_blank=False, id="f-length")
             with Vertical(id="quiz-session"):
                 yield Static("", id="quiz-bar")
@@ -96,10 +106,11 @@ class QuizScreen(CodeExercise, MockInterview):
         """Practise one question (Cram: the schedule is not touched), e.g. from the command palette."""
         self.practise([question_id], mode="cram")
 
-    def practise(self, question_ids: list[str], mode: str = "drill") -> None:
-        """Drill (or cram) these questions, e.g. a lesson's check-yourself set."""
+    def practise(self, question_ids: list[str], mode: str = "drill", back_to: str | None = None) -> None:
+        """Drill (or cram) these questions, e.g. a lesson's check-yourself set; when the
+        session ends, return to the `back_to` mode (where the learner came from)."""
         if not self.is_mounted:
-            self._pending_question = (question_ids, mode)
+            self._pending_question = (question_ids, mode, back_to)
             return
         self._pending_question = None
         known = [qid for qid in question_ids if self.course.question(qid) is not None]
@@ -110,6 +121,7 @@ class QuizScreen(CodeExercise, MockInterview):
             self.notify("Finish or leave the mock interview first (q).", timeout=3)
             return
         self.mode, self.queue, self.done, self.index = mode, known, 0, 0
+        self.back_to = back_to if back_to != self.MODE else None
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-session"
         self.next_question()
 
@@ -121,12 +133,10 @@ class QuizScreen(CodeExercise, MockInterview):
             self.refresh_chooser()
 
     def today(self):
-        from pathway.db import progress
         from pathway.quiz import scheduling as reviews
 
         weeks = {lesson.id: lesson.meta.week for lesson in self.course.lessons}
-        week = reviews.current_week(progress.get_learner(self.engine), weeks)
-        return reviews.today_queue(self.engine, self.course.questions, week)
+        return reviews.today_queue(self.engine, self.course.questions, reviews.study_week(self.engine, weeks))
 
     def refresh_chooser(self) -> None:
         from pathway.quiz.mock import list_mocks
@@ -136,6 +146,7 @@ class QuizScreen(CodeExercise, MockInterview):
         summary = (
             f"[b]Today[/b]  {count(len(queue.reviews), 'due review')} · {len(queue.new)} new from week {queue.week}"
             f"  ·  {len(self.course.questions)} questions in the bank"
+            f"\n[dim]New questions come from the weeks of the lessons you have completed.[/]"
         )
         if warning:
             summary += f"\n[b $warning]⚠[/] {warning}"
@@ -146,7 +157,7 @@ class QuizScreen(CodeExercise, MockInterview):
         modes.clear_options()
         modes.add_options(
             [
-                Option(f"Today            {len(queue.question_ids)} to do: due reviews first, then new", id="today"),
+                Option(f"Today            {queue.to_go} to do: due reviews first, then new", id="today"),
                 Option("Drill            the filters below, in order", id="drill"),
                 Option("Hardest first    drill the cards you find hardest", id="hardest"),
                 Option("Cram             practise freely; the schedule is not touched", id="cram"),
@@ -159,10 +170,14 @@ class QuizScreen(CodeExercise, MockInterview):
         weeks = sorted({q.week for q in self.course.questions})
         self._fill(
             "#f-topic",
-            [("all topics", ALL)] + [(f"{t} {self.course.topic(t).slug if self.course.topic(t) else ''}", str(t)) for t in topics],
+            [("all topics", ALL)] + [(self.topic_name(t), str(t)) for t in topics],
         )
         self._fill("#f-week", [("all weeks", ALL)] + [(f"week {w}", str(w)) for w in weeks])
         modes.focus()
+
+    def topic_name(self, topic_id: int) -> str:
+        topic = self.course.topic(topic_id)
+        return topic.title.get(self.language) if topic else f"topic {topic_id}"
 
     def _fill(self, selector: str, options: list[tuple[str, str]]) -> None:
         select = self.query_one(selector, Select)
@@ -196,6 +211,7 @@ class QuizScreen(CodeExercise, MockInterview):
             self.start_mock()
             return
         self.done = self.index = 0
+        self.back_to = None
         if choice == "today":
             self.mode, self.queue = "today", []
         else:
@@ -219,9 +235,14 @@ class QuizScreen(CodeExercise, MockInterview):
         slot = self.query_one("#card-slot", Vertical)
         slot.remove_children()
         self.pending = None
-        self.card = QuestionCard(question, self.language, feedback=feedback, rate_only=rate_only)
+        language = self.language
+        self.card = QuestionCard(
+            question, language, topic=self.topic_name(question.topic), feedback=feedback, rate_only=rate_only
+        )
+        self.card_seen = reviews_card(self.engine, question.id)
         slot.mount(self.card)
         self.update_bar()
+        self.refresh_bindings()
 
     def update_bar(self) -> None:
         bar = self.query_one("#quiz-bar", Static)
@@ -237,22 +258,39 @@ class QuizScreen(CodeExercise, MockInterview):
             )
             return
         if self.mode == "today":
-            left = len(self.today().question_ids)
-            bar.update(f"[b]Today[/b] · {self.done} done · {left} to go")
+            bar.update(self.today_bar())
             return
         name = "Drill" if self.mode == "drill" else "Cram (schedule untouched)"
         bar.update(f"[b]{name}[/b] · question {self.index + 1} of {len(self.queue)} · {self.done} rated")
 
-    def end_session(self, finished: bool = False) -> None:
-        done, mode = self.done, self.mode
+    def today_bar(self) -> str:
+        """Done and to go, with what "to go" is made of: a new card rated Good comes back
+        for a second look minutes later, so the count falls only when a card is done for today."""
+        queue = self.today()
+        parts = [
+            count(len(queue.reviews), "review"),
+            f"{len(queue.new)} new",
+            f"{len(queue.learning_soon)} back in a few minutes",
+        ]
+        shown = [part for part in parts if not part.startswith("0 ")]
+        detail = f": {' · '.join(shown)}" if shown else ""
+        return f"[b]Today[/b] · {self.done} done · {queue.to_go} to go{detail}"
+
+    def end_session(self, finished: bool = False, message: str | None = None) -> None:
+        done, mode, back_to = self.done, self.mode, self.back_to
         self.mode = None
         self.card = None
+        self.back_to = None
         self.query_one("#card-slot", Vertical).remove_children()
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-chooser"
         self.refresh_chooser()
         if mode is not None:
-            ending = "Nothing left in this session." if finished else "Every rating so far is saved."
-            self.notify(f"{count(done, 'question')} answered. {ending}", timeout=4)
+            if message is None:
+                ending = "Nothing left in this session." if finished else "Every rating so far is saved."
+                message = f"{count(done, 'question')} answered. {ending}"
+            self.notify(message, timeout=4)
+        if back_to is not None:
+            self.app.switch_mode(back_to)  # where the session was started from (e.g. the lesson)
 
     # --- answering ------------------------------------------------------------------------
 
@@ -315,23 +353,61 @@ class QuizScreen(CodeExercise, MockInterview):
         elif self.mode in ("drill", "cram"):
             self.index += 1
             self.next_question()
-        elif self.mode == "today":
-            self.notify("Today has no skip: rate it Again to see it again soon.", timeout=3)
 
     def action_back(self) -> None:
-        if self.mode is None and self.query_one("#quiz-views", ContentSwitcher).current == "quiz-chooser":
-            self.app.action_mode("home")
+        if self.mode is None:
+            if self.query_one("#quiz-views", ContentSwitcher).current == "quiz-chooser":
+                self.app.action_mode("home")
+            else:  # a report or the list of reports
+                self.end_session()
             return
+        question = self.leave_question()
+        if question is None:
+            self.leave_session()
+            return
+        from pathway.tui.screens.confirm import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen(question), lambda yes: self.leave_session() if yes else None)
+
+    def leave_question(self) -> str | None:
+        """What to ask before leaving the session, or None when nothing is at stake."""
+        card = self.card
+        unrated = card is not None and card.phase == "feedback" and not card.rate_only and self.mode != "mock"
         if self.mode == "mock" and self.mock is not None and self.mock.report is None:
-            self.notify("The interview was left unfinished; the answers given so far are saved.", timeout=4)
+            answered = self.mock_answered()
+            saved = (
+                f"{count(answered, 'answer')} of {len(self.mock.questions)} given so far {'is' if answered == 1 else 'are'} saved, but"
+                if answered
+                else "Nothing is answered yet, and"
+            )
+            return f"Leave the mock interview? {saved} an interview cannot be resumed: it stays unfinished, without a score."
+        if unrated:
+            return "Leave without rating this answer? The answer on screen is not saved until you rate it (1–4)."
+        if self.mode in ("drill", "cram") and self.done and self.index < len(self.queue):
+            name = "drill" if self.mode == "drill" else "cram session"
+            return (
+                f"Leave this {name}? {count(self.done, 'rating')} so far are saved; "
+                f"the other {len(self.queue) - self.index} questions are not asked."
+            )
+        return None
+
+    def leave_session(self) -> None:
+        if self.mode is None:
+            return  # the session ended while the question was open (a mock's time ran out)
+        if self.mode == "mock" and self.mock is not None and self.mock.report is None:
+            answered, total = self.mock_answered(), len(self.mock.questions)
             self.mock = None
+            self.end_session(
+                message=f"Mock interview left after {count(answered, 'answer')} of {total}; saved as unfinished.",
+            )
+            return
         self.end_session()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "skip":
-            return self.mode is not None and not self.to_rate
-        if action == "forget":
-            return self.mode in ("today", "drill", "cram") and self.card is not None
+        if action == "skip":  # Today has no skip: its order is the schedule's
+            return self.mode in ("drill", "cram", "mock") and not self.to_rate
+        if action == "forget":  # only a question with a schedule has something to forget
+            return self.mode in ("today", "drill", "cram") and self.card is not None and self.card_seen
         return True
 
     def action_forget(self) -> None:

@@ -141,7 +141,7 @@ class HomeScreen(ModeScreen):
         if not course.questions:
             return "[b]Reviews[/b]  no questions loaded"
         weeks = {lesson.id: lesson.meta.week for lesson in course.lessons}
-        queue = reviews.today_queue(self.data.engine, course.questions, reviews.current_week(learner, weeks))
+        queue = reviews.today_queue(self.data.engine, course.questions, reviews.study_week(self.data.engine, weeks))
         text = (
             f"[b]Reviews[/b]  {len(queue.reviews)} due · {len(queue.new)} new from week {queue.week}"
             f"  ·  {len(course.questions)} questions  [dim](r to start)[/]"
