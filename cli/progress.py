@@ -63,7 +63,7 @@ def quiz_stats(engine, course) -> dict:
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    engine = open_database(resolve_home(args.home))
+    engine = open_database(resolve_home(args.home), allow_read_only=True)  # only reads
     stats = collect_stats(engine, load_course(args.content_dir))
     if args.json:
         print(json.dumps(stats, indent=2))
@@ -81,23 +81,45 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from pathway.db.transfer import export_progress
 
-    engine = open_database(resolve_home(args.home))
+    engine = open_database(resolve_home(args.home), allow_read_only=True)  # only reads
     counts = export_progress(engine, Path(args.file))
     print(f"Wrote {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0
+
+
+def known_ids(content_dir):
+    """The lesson, question and lab ids (and run statuses) an imported row may name: a transfer_rules.Known."""
+    from pathway.db.transfer_rules import Known
+    from pathway.labs import catalog
+    from pathway.labs.engine import status
+
+    course = load_course(content_dir)
+    return Known(
+        lessons=frozenset(lesson.id for lesson in course.lessons),
+        questions=frozenset(question.id for question in course.questions),
+        labs=frozenset(lab.id for lab in catalog.all_labs()),
+        run_statuses=tuple(status.ALL),
+    )
 
 
 def run_import(args: argparse.Namespace) -> int:
     from pathway.db.engine import backup_file, database_url, sqlite_path
     from pathway.db.transfer import has_progress, import_progress, parse_progress
 
-    engine = open_database(resolve_home(args.home))
+    home = resolve_home(args.home)
+    engine = open_database(home)
     path = Path(args.file)
-    parse_progress(path)  # a bad file stops here, before any backup or change
+    known = known_ids(args.content_dir)
+    parse_progress(path, known)  # a bad file stops here, before any backup or change
     if args.replace and has_progress(engine):
-        db_file = sqlite_path(database_url(resolve_home(args.home)))
+        db_file = sqlite_path(database_url(home))
         if db_file is not None:
             print(f"Backed up the current progress to {backup_file(db_file, 'import')}")
-    counts = import_progress(engine, path, replace=args.replace)
+    counts = import_progress(engine, path, replace=args.replace, known=known, runs_root=home / "runs")
     print(f"Imported {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    if counts.get("run"):
+        print(
+            f"Lab runs came without their files (logs, checkpoints): copy each run's folder from the old "
+            f"home's runs/ to {home / 'runs'} to keep them."
+        )
     return 0

@@ -11,8 +11,10 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from pathway.db.failures import DatabaseWriteError
 from pathway.db.models import Activity, Learner, LessonProgress, utcnow
 
 
@@ -22,14 +24,26 @@ def local_day(at: datetime | None = None) -> str:
 
 
 def get_learner(engine: Engine) -> Learner:
+    """The learner's settings; the first call on a new database stores the defaults.
+
+    On a database that cannot be written the defaults are returned unsaved, so reading works.
+    """
     with Session(engine) as session:
         learner = session.get(Learner, 1)
-        if learner is None:
+        if learner is not None:
+            return learner
+        try:
             learner = Learner(id=1, created_at=utcnow())
             session.add(learner)
             session.commit()
             session.refresh(learner)
-        return learner
+            return learner
+        except IntegrityError:  # another process stored it first
+            session.rollback()
+            return session.get(Learner, 1)
+        except DatabaseWriteError:
+            session.rollback()
+            return Learner(id=1, created_at=utcnow())
 
 
 def update_learner(engine: Engine, **values) -> Learner:

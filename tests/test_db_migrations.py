@@ -77,7 +77,23 @@ def test_not_a_database_is_refused_and_left_alone(home: Path) -> None:
         open_database(home)
     assert "is not a SQLite database" in info.value.message
     assert str(path) in info.value.message
+    assert "There is no backup of it" in info.value.message and ".bak-*" not in info.value.message
     assert path.read_bytes() == before
+
+
+def test_damaged_database_message_names_the_newest_backup(home: Path) -> None:
+    from pathway.db.engine import backup_file
+
+    open_database(home).dispose()
+    path = home / "pathway.db"
+    older = backup_file(path, "0002")
+    newest = backup_file(path, "0003")
+    os.utime(older, (1_600_000_000, 1_600_000_000))  # made long ago
+    path.write_bytes(b"garbage " * 100)
+    with pytest.raises(PathwayError) as info:
+        open_database(home)
+    message = info.value.message
+    assert newest.name in message and "1 older beside it" in message and "copy the backup to" in message
 
 
 def test_newer_schema_is_refused(home: Path) -> None:
@@ -103,10 +119,11 @@ def test_unwritable_home_is_reported(tmp_path: Path) -> None:
 def test_home_blocked_by_a_file_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("x")
-    with pytest.raises(PathwayError) as info:
-        resolve_home(blocker)
-    assert str(blocker) in info.value.message
-    assert "--home" in info.value.message
+    for inside in (blocker, blocker / "home"):  # the home itself, or a folder above it, is a file
+        with pytest.raises(PathwayError) as info:
+            resolve_home(inside)
+        assert f"{blocker} is a file, not a folder" in info.value.message and "move the file away" in info.value.message
+        assert "--home" in info.value.message and "permissions" not in info.value.message
 
 
 def test_head_constant_matches_alembic() -> None:

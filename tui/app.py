@@ -39,6 +39,7 @@ class Data:
     home: Path
     engine: object  # sqlalchemy Engine; typed loosely to keep SQLAlchemy off the import path
     course: object  # pathway.content.loader.Course
+    read_only: str | None = None  # why the database cannot be written; None when it can
 
 
 class PathwayApp(App):
@@ -89,17 +90,21 @@ class PathwayApp(App):
             if glance is not None:
                 self.call_from_thread(self._progress_glanced, course, glance)
             from pathway.db import progress
-            from pathway.db.engine import open_database
+            from pathway.db.engine import open_database, read_only_reason
 
-            engine = open_database(home)
+            # A database that cannot be written still opens: lessons and runs can be read, nothing is saved.
+            engine = open_database(home, allow_read_only=True)
+            read_only = read_only_reason(home)
             learner = progress.get_learner(engine)
             from pathway.labs.engine import jobs
 
-            jobs.reconcile(engine)  # runs whose runner died while the app was closed -> interrupted
+            if read_only is None:
+                jobs.reconcile(engine)  # runs whose runner died while the app was closed -> interrupted
         except PathwayError as exc:
             self.call_from_thread(self.show_fatal, exc.message)
             return
-        self.call_from_thread(self._data_loaded, Data(home=home, engine=engine, course=course), learner.theme)
+        data = Data(home=home, engine=engine, course=course, read_only=read_only)
+        self.call_from_thread(self._data_loaded, data, learner.theme)
 
     def _progress_glanced(self, course, glance) -> None:
         for screen in self.screen_stack:
@@ -111,8 +116,29 @@ class PathwayApp(App):
             self.theme = theme
         if data.course.problems:
             self.announce_content_problems(data.course)
+        if data.read_only:
+            self.notify(
+                f"{data.read_only}\nMeanwhile lessons and lab runs can be read; Quiz stays closed. "
+                "Restart pathway once it is fixed.",
+                title="Read-only: progress is not saved",
+                severity="warning",
+                timeout=20,
+            )
         for screen in self.screen_stack:
             screen.post_message(self.DataReady())
+
+    def write_failed(self, what: str, error: PathwayError, *, asked: bool = True) -> None:
+        """Say that a write was refused (read-only database, full disk, a long lock); the app carries on.
+
+        `asked` is False for writes the learner did not ask for (recording a lesson as opened):
+        on a database known to be read-only the start notice has said so already.
+        """
+        if self.data is not None and self.data.read_only:
+            if not asked:
+                return
+            self.notify(f"{what} was not saved: the progress database is read-only.", title="Not saved", severity="warning", timeout=4)
+        else:
+            self.notify(f"{what} was not saved. {error.message}", title="Not saved", severity="error", timeout=10)
 
     def check_command(self) -> str:
         """The checker command that counts problems the way the toast does, with the content folder in use."""
@@ -157,22 +183,46 @@ class PathwayApp(App):
     def watch_theme(self, theme: str) -> None:
         if self.data is not None:
             from pathway.db import progress
+            from pathway.db.failures import DatabaseWriteError
 
-            progress.update_learner(self.data.engine, theme=theme)
+            try:
+                progress.update_learner(self.data.engine, theme=theme)
+            except DatabaseWriteError as exc:
+                if self.data.read_only is None:  # read-only: the theme simply lasts this session
+                    self.write_failed("The theme", exc)
 
     def action_mode(self, mode: str) -> None:
         if self.data is None:
             self.notify("Still loading your progress…", timeout=2)
             return
+        if mode == "quiz" and self.quiz_refused():
+            return
         self.switch_mode(mode)
+
+    def quiz_refused(self) -> bool:
+        """Quiz is closed on a read-only database: every answer would be lost."""
+        if self.data is None or self.data.read_only is None:
+            return False
+        self.notify(
+            f"Quiz is closed because your answers could not be saved. {self.data.read_only}",
+            title="Read-only: Quiz closed",
+            severity="warning",
+            timeout=12,
+        )
+        return True
 
     def action_toggle_language(self) -> None:
         if self.data is None:
             return
         from pathway.db import progress
+        from pathway.db.failures import DatabaseWriteError
 
         language = "zh" if progress.get_learner(self.data.engine).language == "en" else "en"
-        progress.update_learner(self.data.engine, language=language)
+        try:
+            progress.update_learner(self.data.engine, language=language)
+        except DatabaseWriteError as exc:  # the screens read the language from the database
+            self.write_failed("The language change", exc)
+            return
         self.notify("语言：中文 (lessons fall back to English where no Chinese text exists yet)" if language == "zh" else "Language: English", timeout=4)
         refresh = getattr(self.screen, "language_changed", None)
         if refresh is not None:
@@ -199,7 +249,7 @@ class PathwayApp(App):
 
     def practise(self, question_ids: list[str], mode: str = "drill") -> None:
         """Drill these questions in Quiz mode (e.g. a lesson's check-yourself set)."""
-        if self.data is None:
+        if self.data is None or self.quiz_refused():
             return
         came_from = self.current_mode  # the session returns there when it ends
         self.switch_mode("quiz")

@@ -332,16 +332,22 @@ class QuizScreen(CodeExercise, MockInterview):
             return
         from pathway.quiz import scheduling as reviews
 
+        from pathway.db.failures import DatabaseWriteError
+
         given = self.pending or Answer(None, None, time.monotonic() - event.card.shown_at)
-        reviews.record_review(
-            self.engine,
-            event.question_id,
-            event.rating,
-            self.mode or "drill",
-            given.correct,
-            given.answer,
-            int(given.seconds * 1000),
-        )
+        try:
+            reviews.record_review(
+                self.engine,
+                event.question_id,
+                event.rating,
+                self.mode or "drill",
+                given.correct,
+                given.answer,
+                int(given.seconds * 1000),
+            )
+        except DatabaseWriteError as exc:  # stay on the question: rating it again retries the save
+            self.app.write_failed("Your rating", exc)
+            return
         self.done += 1
         self.index += 1
         self.next_question()
@@ -423,7 +429,13 @@ class QuizScreen(CodeExercise, MockInterview):
                 return
             from pathway.quiz import scheduling as reviews
 
-            reviews.reset_questions(self.engine, [card.question.id])
+            from pathway.db.failures import DatabaseWriteError
+
+            try:
+                reviews.reset_questions(self.engine, [card.question.id])
+            except DatabaseWriteError as exc:
+                self.app.write_failed("Forgetting the question", exc)
+                return
             self.notify(f"{card.question.id} is new again.", timeout=3)
             if self.mode in ("drill", "cram"):
                 self.index += 1

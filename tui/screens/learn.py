@@ -111,7 +111,13 @@ class LearnScreen(ModeScreen):
             self.notify(f"No lesson with id {lesson_id!r}.", severity="warning")
             return
         self.save_scroll()
-        row = progress.open_lesson(self.data.engine, lesson_id)
+        from pathway.db.failures import DatabaseWriteError
+
+        try:
+            row = progress.open_lesson(self.data.engine, lesson_id)
+        except DatabaseWriteError as exc:  # a read-only database: show the lesson as it was stored
+            self.app.write_failed("Opening this lesson", exc, asked=False)
+            row = progress.lesson_progress(self.data.engine).get(lesson_id) or progress.LessonProgress(lesson_id=lesson_id)
         self.lesson_id = lesson_id
         language = self.language
         self._shown_language = language
@@ -148,8 +154,12 @@ class LearnScreen(ModeScreen):
         y = self._scroll.scroll_y  # a kept reference: on unmount the children are already gone
         if abs(y - self._saved_scroll) >= 1:
             from pathway.db import progress
+            from pathway.db.failures import DatabaseWriteError
 
-            progress.save_scroll(self.data.engine, self.lesson_id, y)
+            try:
+                progress.save_scroll(self.data.engine, self.lesson_id, y)
+            except DatabaseWriteError:
+                pass  # not worth a toast: opening or completing the lesson already said it is not saved
             self._saved_scroll = y
 
     # --- actions ------------------------------------------------------------------
@@ -161,7 +171,13 @@ class LearnScreen(ModeScreen):
 
         lesson = self.data.course.lesson(self.lesson_id)
         now_complete = self.lesson_id not in self.done_ids()
-        progress.set_lesson_complete(self.data.engine, self.lesson_id, now_complete)
+        from pathway.db.failures import DatabaseWriteError
+
+        try:
+            progress.set_lesson_complete(self.data.engine, self.lesson_id, now_complete)
+        except DatabaseWriteError as exc:
+            self.app.write_failed("Marking the lesson complete" if now_complete else "Marking the lesson not complete", exc)
+            return
         language = self.language
         self.show_header(lesson, now_complete, language)
         self.query_one(LessonTree).mark(lesson, self.done_ids(), language)
