@@ -65,8 +65,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=cmd_logs)
 
 
-def _with_db(command: Callable[[argparse.Namespace, Path, Any], int]) -> Callable[[argparse.Namespace], int]:
+def _with_db(command: Callable[[argparse.Namespace, Path, Any], int], *, reads_only: bool = False) -> Callable[[argparse.Namespace], int]:
     """Open the home's database for one command (reconciling dead runs first) and close it after.
+
+    `reads_only` commands (status, logs) also work on a database that cannot be written:
+    they skip reconciling, which writes, and show the rows as they are.
 
     Closing matters: pathway.db.engine.open_database reads the file's header
     with a plain open()/close(), and on POSIX that close drops the SQLite locks
@@ -75,19 +78,24 @@ def _with_db(command: Callable[[argparse.Namespace, Path, Any], int]) -> Callabl
 
     @functools.wraps(command)
     def handler(args: argparse.Namespace) -> int:
-        from pathway.db.engine import open_database
+        from pathway.db.engine import open_database, read_only_reason
         from pathway.home import resolve_home
         from pathway.labs.engine import jobs
 
         home = resolve_home(getattr(args, "home", None))
-        engine = open_database(home)
+        engine = open_database(home, allow_read_only=reads_only)
         try:
-            jobs.reconcile(engine)
+            if not (reads_only and read_only_reason(home)):
+                jobs.reconcile(engine)
             return command(args, home, engine)
         finally:
             engine.dispose()
 
     return handler
+
+
+def _reading_db(command: Callable[[argparse.Namespace, Path, Any], int]) -> Callable[[argparse.Namespace], int]:
+    return _with_db(command, reads_only=True)
 
 
 # --- list ------------------------------------------------------------------------
@@ -184,7 +192,7 @@ def run_summary(engine, run) -> dict[str, Any]:
     }
 
 
-@_with_db
+@_reading_db
 def cmd_status(args: argparse.Namespace, home: Path, engine) -> int:
     from rich.console import Console
     from rich.markup import escape
@@ -263,7 +271,7 @@ def cmd_stop(args: argparse.Namespace, home: Path, engine) -> int:
     return 0
 
 
-@_with_db
+@_reading_db
 def cmd_logs(args: argparse.Namespace, home: Path, engine) -> int:
     from pathway.labs.engine import jobs
 
