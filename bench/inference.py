@@ -31,6 +31,8 @@ import statistics
 import sys
 import time
 
+from pathway.words import count
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -105,7 +107,7 @@ def main() -> int:
     wall = time.perf_counter() - t_start
     median = {name: statistics.median(v) for name, v in rates.items()}
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), device {device}, "
+    print(f"torch {torch.__version__}, {count(torch.get_num_threads(), 'thread')}, device {device}, "
           f"{len(sentences)} sentences (naive: {len(slow)}), batch {bs}, {args.repeats} alternating repeats, {wall:.0f} s")
     print(f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f} (on {os.cpu_count()} CPUs)")
     print(f"{'variant':<20} {'median/s':>9}  runs   (dyn: <= {args.max_tokens} tokens per batch; others: batch {bs}; naive: batch 1)")

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from pathway.labs.programs.char_transformer.spec import CharTransformerConfig as Config  # torch-free, so the TUI form can read it
 from pathway.labs.programs.char_transformer.corpus import BPETokenizer, CharTokenizer, load_corpus
+from pathway.labs.programs.common.lm import get_batch, lr_at  # the same sampler and schedule in both text labs
 from pathway.labs.programs.common.torchkit import has_fast_bf16, Checkpoint, pick_device
 
 __all__ = ["Config", "MultiHeadAttention", "GPT", "build_model", "train"]
@@ -161,22 +162,6 @@ def make_optimizer(model: nn.Module, config: Config) -> torch.optim.Optimizer:
         (decay if is_matrix else no_decay).append(p)
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.95))
-
-
-def lr_at(step: int, config: Config) -> float:
-    """Linear warmup, then cosine decay to a tenth of the peak."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0))))
-
-
-def get_batch(data: torch.Tensor, config: Config, gen: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    """B random windows of T + 1 tokens; the target is the input shifted by one."""
-    # high is exclusive: starts run 0 .. len - T - 1, so the last window (and the last token as a target) is drawn too
-    starts = torch.randint(0, len(data) - config.block_size, (config.batch_size, 1), generator=gen)
-    windows = data[starts + torch.arange(config.block_size + 1)].long()  # (B, T + 1)
-    return windows[:, :-1].to(device), windows[:, 1:].to(device)
 
 
 @torch.no_grad()
