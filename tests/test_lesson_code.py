@@ -27,22 +27,39 @@ RUNNER = textwrap.dedent(
 )
 
 
+def run_blocks(blocks, tmp_path) -> subprocess.CompletedProcess | None:
+    """Run the blocks in a fresh interpreter in its own session; None when it timed out (its whole group is killed)."""
+    import json
+    import os
+    import signal
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", RUNNER],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=tmp_path, start_new_session=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"},
+    )
+    try:
+        stdout, stderr = child.communicate(json.dumps(blocks), timeout=180)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)  # forked ranks too: they would outlive the runner
+        child.communicate()
+        return None
+    return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda lesson: lesson.id)
 def test_lesson_code_runs(lesson, tmp_path) -> None:
-    import json
-
     blocks = [(b.line, b.code) for b in lesson.code_blocks if b.skip is None]
     if not blocks:
         pytest.skip("no runnable code blocks")
-    result = subprocess.run(
-        [sys.executable, "-c", RUNNER],
-        input=json.dumps(blocks),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "2"},
-    )
+    result = run_blocks(blocks, tmp_path)
+    if result is None:
+        # Known intermittent: the week-13 lesson's forked gloo ranks have hung (a rank left in a futex
+        # wait) in 2 of 4 full-suite runs and never alone. Not understood yet; the hung group is killed
+        # and the lesson runs once more, so a lesson that hangs or fails twice still fails here.
+        result = run_blocks(blocks, tmp_path)
+    assert result is not None, f"{lesson.path}: timed out twice after 180 s"
     assert result.returncode == 0, f"{lesson.path}:\n{result.stderr[-3000:]}"
 
 
