@@ -17,7 +17,7 @@ from pathway.db.models import Metric, Run, utcnow
 from pathway.tui.app import make_app
 from pathway.tui.screens.run_view import RunScreen
 from pathway.tui.widgets.line_chart import LineChart
-from tui_helpers import wait_ready
+from tui_helpers import until, wait_ready
 
 T0 = 1_700_000_000.0
 
@@ -102,9 +102,10 @@ class TestLabsScreen:
             await pilot.pause(0.1)
             assert not form.query_one("#error-steps", Static).display
             form.query_one("#knob-hidden").value = "999999"  # out of range: the message names the range
-            await pilot.pause(0.5)
+            # the whole-form check runs 0.3 s after the last keystroke: wait for it, not a fixed time
+            await until(pilot, lambda: "hidden" in str(form.query_one("#settings-error", Static).render()),
+                        what="the whole-form check naming hidden")
             assert "1 to 16384" in str(form.query_one("#error-hidden", Static).render())
-            assert "hidden" in str(form.query_one("#settings-error", Static).render())
             await pilot.press("ctrl+s")
             await pilot.pause()
             assert app.screen is form and app.screen.focused is form.query_one("#knob-hidden")
