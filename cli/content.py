@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from pathway.content.bank_checks import BankReport, check_bank
+from pathway.content.clusters import MIN_PER_CLUSTER
 from pathway.content.loader import Course, load_course
 from pathway.content.questions import DIFFICULTIES, TYPES
 from pathway.words import count
@@ -87,6 +88,9 @@ def print_report(report: dict, console: Console) -> None:
                 f"(gate 30%), median key/distractor {c['single_ratio']:.2f} (gate 1.15), multi {c['multi_ratio']:.2f} (gate 1.20)",
                 highlight=False,
             )
+        if "clusters" in questions:
+            counts = ", ".join(f"{name} {n}" for name, n in questions["clusters"].items())
+            console.print(f"Interview clusters (floor {MIN_PER_CLUSTER} each): {counts}", highlight=False)
     if not report["ran_code"]:
         console.print("[yellow]Code exercises were not run (--fast).[/]")
     for warning in report["warnings"]:

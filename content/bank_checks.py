@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from pathway.content import consistency, cues
+from pathway.content import clusters, consistency, cues
 from pathway.quiz.exercise_runner import ExerciseJob, evaluate_derivations, run_exercises
 from pathway.content.lesson_checks import check_translations
 from pathway.content.loader import Course, relative
@@ -282,4 +282,5 @@ def coverage(course: Course) -> dict:
         "correct_positions": {str(k): v for k, v in sorted(correct_positions(course.questions).items())},
         "tags": {tag: sum(tag in q.tags for q in course.questions) for tag in ("spot-the-bug", "bridge")},
         "length_cues": cues.summary(cues.length_cues(course.questions)),
+        "clusters": clusters.cluster_counts(course.questions),
     }

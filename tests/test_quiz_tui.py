@@ -47,13 +47,18 @@ async def choose(pilot, option_id: str) -> None:
     await until(pilot, lambda: views.current != "quiz-chooser", what=f"the {option_id} session opening")
 
 
+def row_key(card: QuestionCard, choice_id: int) -> str:
+    """The number key that picks this choice where the card shows it (choices come shuffled)."""
+    return str(card.choice_order.index(choice_id) + 1)
+
+
 async def answer_right(pilot, card: QuestionCard) -> None:
     """Give the right answer with the keys a learner would press."""
     q = card.question
     if q.type == "single":
-        await pilot.press(str(q.correct_indices[0] + 1), "enter")
+        await pilot.press(row_key(card, q.correct_indices[0]), "enter")
     elif q.type == "multi":
-        await pilot.press(*(str(i + 1) for i in q.correct_indices), "enter")
+        await pilot.press(*(row_key(card, i) for i in q.correct_indices), "enter")
     elif q.type == "numeric":
         await pilot.press("i", *f"{q.answer:g}", "enter")  # i: into the number field
     elif q.type == "order":
@@ -301,6 +306,40 @@ class TestReturn:
             assert app.screen.lesson_id == "tensors-basics"
 
 
+class TestChoiceOrder:
+    def test_the_key_lands_on_every_row_about_equally(self) -> None:
+        from random import Random
+
+        from pathway.content.loader import load_course
+        from pathway.tui.quiz.question_card import choice_order
+
+        question = next(q for q in load_course().questions if q.type == "single" and len(q.choices) == 4)
+        rng = Random(7)
+        rows = [choice_order(question, rng).index(question.correct_indices[0]) for _ in range(400)]
+        assert all(70 <= rows.count(row) <= 130 for row in range(4)), [rows.count(row) for row in range(4)]
+
+    async def test_an_answer_is_graded_and_stored_by_choice_id_not_by_row(self, home: Path) -> None:
+        from random import Random
+
+        app = quiz_app(home)
+        app.choice_rng = Random(3)  # this seed shows t01-broadcast-shape's key (id 0) on row 3 of 3
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = await open_quiz(pilot)
+            await choose(pilot, "drill")
+            card = screen.card
+            assert card.question.id == "t01-broadcast-shape" and card.choice_order.index(0) == 2, card.choice_order
+            body = str(card.query_one("#q-body").render())
+            shown = next(line for line in body.splitlines() if "(3, 4)" in line)
+            assert shown.split("(3, 4)")[0].strip().endswith("3"), body  # row 3 shows the key
+            await pilot.press("3", "enter")
+            await until(pilot, lambda: card.phase == "feedback", what="the feedback")
+            assert "Right" in card.verdict
+            await pilot.press("enter")  # take the suggested rating: the answer is stored
+            await until(pilot, lambda: len(logs(home)) == 1, what="the review log")
+        log = logs(home)[0]
+        assert log.correct is True and log.answer == "0"
+
+
 class TestReviewView:
     async def test_after_a_wrong_choice_only_it_and_the_right_one_are_marked(self, home: Path) -> None:
         app = quiz_app(home)
@@ -311,7 +350,7 @@ class TestReviewView:
             assert card.question.id == "t01-broadcast-shape"  # 3 choices, the first right
             header = str(card.query_one(".q-meta").render())
             assert "Python for ML and PyTorch tensors" in header and "easy" in header and "topic 1 " not in header
-            await pilot.press("2", "enter")
+            await pilot.press(row_key(card, 1), "enter")  # a wrong one
             await pilot.pause(0.2)
             body = str(card.query_one("#q-body").render())
             assert body.count("✗") == 1 and body.count("✓") == 1, body

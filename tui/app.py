@@ -6,6 +6,7 @@ Build it with `make_app(home=..., content_dir=...)`; tests point both at fixture
 from __future__ import annotations
 
 import importlib
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,7 @@ class PathwayApp(App):
         self.home_option = home
         self.content_dir = Path(content_dir) if content_dir else None
         self.data: Data | None = None
+        self.choice_rng = random.Random()  # the order of a question's choices; tests seed it
 
     def on_mount(self) -> None:
         self.switch_mode("home")

@@ -39,6 +39,17 @@ RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
 SOLUTION_AFTER_TRIES = 3
 
 
+def choice_order(question, rng: random.Random) -> list[int]:
+    """Choice ids (their index in the file) in the order shown: fresh at every presentation.
+
+    Answers are stored and graded by choice id, so a new order changes nothing in the
+    schedule or an export; it only stops a learner from remembering "it was the third one".
+    """
+    order = list(range(len(question.choices)))
+    rng.shuffle(order)
+    return order
+
+
 def shuffled_order(question) -> list[int]:
     """Item indices in a stable shuffled order that is not already the answer."""
     indices = list(range(len(question.items)))
@@ -107,6 +118,7 @@ class QuestionCard(Vertical, can_focus=True):
         topic: str = "",
         feedback: bool = True,
         rate_only: bool = False,
+        rng: random.Random | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -116,7 +128,8 @@ class QuestionCard(Vertical, can_focus=True):
         self.feedback = feedback
         self.rate_only = rate_only  # a mock's recall item at the end: model answer shown, rate it
         self.kind = question.type
-        self.chosen: set[int] = set()
+        self.chosen: set[int] = set()  # choice ids, not rows on screen
+        self.choice_order = choice_order(question, rng or random.Random()) if self.kind in ("single", "multi") else []
         self.order = shuffled_order(question) if self.kind == "order" else []
         self.cursor = 0
         self.hints_used = 0
@@ -190,11 +203,12 @@ class QuestionCard(Vertical, can_focus=True):
             how = "one answer" if self.kind == "single" else "every right answer"
             if not reviewed:
                 lines.append(f"[dim]Press 1–{len(q.choices)} to choose {how}, Enter to submit.[/]")
-            for i, choice in enumerate(q.choices):
+            for row, i in enumerate(self.choice_order):
+                choice = q.choices[i]
                 mark = "●" if i in self.chosen else "○"
                 if self.kind == "multi":
                     mark = "■" if i in self.chosen else "□"
-                text = f"{mark} [b]{i + 1}[/] {inline(self.t(choice.text))}"
+                text = f"{mark} [b]{row + 1}[/] {inline(self.t(choice.text))}"
                 if reviewed:  # ✓ the right ones, ✗ only a wrong one that was chosen
                     verdict = "[green]✓[/]" if choice.correct else ("[red]✗[/]" if i in self.chosen else " ")
                     text = f"{verdict} {text}\n     [dim]{inline(self.t(choice.why))}[/]"
@@ -353,9 +367,9 @@ class QuestionCard(Vertical, can_focus=True):
             return
         if self.phase != "answering" or self.kind not in ("single", "multi"):
             return
-        index = n - 1
-        if index >= len(self.question.choices):
+        if n > len(self.choice_order):
             return
+        index = self.choice_order[n - 1]
         if self.kind == "single":
             self.chosen = {index}
         else:

@@ -237,7 +237,8 @@ class QuizScreen(CodeExercise, MockInterview):
         self.pending = None
         language = self.language
         self.card = QuestionCard(
-            question, language, topic=self.topic_name(question.topic), feedback=feedback, rate_only=rate_only
+            question, language, topic=self.topic_name(question.topic), feedback=feedback, rate_only=rate_only,
+            rng=self.app.choice_rng,
         )
         self.card_seen = reviews_card(self.engine, question.id)
         slot.mount(self.card)
