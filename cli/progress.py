@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pathway.content.loader import load_course
 from pathway.db import progress
+from pathway.errors import PathwayError
 from pathway.db.engine import open_database
 from pathway.home import resolve_home
 from pathway.words import count
@@ -18,8 +19,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     stats = sub.add_parser("stats", help="print progress: lessons done, streak, activity")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     stats.set_defaults(handler=run_stats)
-    export = sub.add_parser("export", help="write all progress to a JSON file")
-    export.add_argument("file", help="where to write (JSON)")
+    export = sub.add_parser(
+        "export", help="write all progress to a JSON file, or the question bank to an Anki deck (--anki)"
+    )
+    export.add_argument("file", nargs="?", help="where to write the progress (JSON)")
+    export.add_argument("--anki", metavar="FILE.apkg", help="write the question bank as an Anki deck instead")
+    export.add_argument("--lang", choices=["en", "zh", "both"], default="both", help="card languages (--anki; default both)")
+    export.add_argument("--topics", help="--anki: only these topics, ids or slugs, comma-separated (e.g. 9,inference)")
+    export.add_argument("--weeks", help="--anki: only these weeks, e.g. 13-16,20")
     export.set_defaults(handler=run_export)
     load = sub.add_parser("import", help="load progress from a file written by `pathway export`")
     load.add_argument("file", help="the JSON file")
@@ -81,10 +88,58 @@ def run_stats(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from pathway.db.transfer import export_progress
 
+    if args.anki:
+        return run_anki_export(args)
+    if not args.file:
+        raise PathwayError("Name the file to write: `pathway export progress.json`, or `pathway export --anki deck.apkg` for the question bank.")
     engine = open_database(resolve_home(args.home), allow_read_only=True)  # only reads
     counts = export_progress(engine, Path(args.file))
     print(f"Wrote {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0
+
+
+def run_anki_export(args: argparse.Namespace) -> int:
+    from pathway.content.anki import build_deck, write_package
+
+    course = load_course(args.content_dir)
+    languages = ("en", "zh") if args.lang == "both" else (args.lang,)
+    deck = build_deck(course, languages=languages, topics=parse_topics(args.topics, course), weeks=parse_weeks(args.weeks))
+    write_package(deck, Path(args.anki))
+    cards = deck.notes * len(languages)
+    print(f"Wrote {args.anki}: {count(deck.notes, 'note')}, {count(cards, 'card')} ({args.lang}). "
+          "Import it in Anki (File > Import); importing a newer export updates these notes.")
+    return 0
+
+
+def parse_topics(text: str | None, course) -> set[int] | None:
+    """'9,inference' -> {9, 11}; a name that is no topic is a PathwayError listing them."""
+    if not text:
+        return None
+    by_name = {str(topic.id): topic.id for topic in course.topics} | {topic.slug: topic.id for topic in course.topics}
+    chosen = set()
+    for word in filter(None, (w.strip() for w in text.split(","))):
+        if word not in by_name:
+            names = ", ".join(f"{topic.id} {topic.slug}" for topic in course.topics)
+            raise PathwayError(f"--topics: no topic {word!r}. Topics: {names}.")
+        chosen.add(by_name[word])
+    return chosen
+
+
+def parse_weeks(text: str | None) -> set[int] | None:
+    """'13-16,20' -> {13, 14, 15, 16, 20}."""
+    if not text:
+        return None
+    weeks: set[int] = set()
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        first, _, last = part.partition("-")
+        try:
+            low, high = int(first), int(last or first)
+        except ValueError:
+            raise PathwayError(f"--weeks: {part!r} is not a week or a range like 13-16.") from None
+        if not 1 <= low <= high <= 24:
+            raise PathwayError(f"--weeks: {part!r} is outside weeks 1-24.")
+        weeks.update(range(low, high + 1))
+    return weeks
 
 
 def known_ids(content_dir):
