@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "stats": ("pathway.cli.progress", "print progress: lessons done, streak, activity"),
     "export": ("pathway.cli.progress", "write all progress to a JSON file"),
     "import": ("pathway.cli.progress", "load progress from a file written by `pathway export`"),
+    "serve": ("pathway.cli.serve", "run pathway in a web browser"),
 }
 _OPTIONS_WITH_VALUE = {"--home", "--content-dir"}
 
