@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export": ("pathway.cli.progress", "write all progress to a JSON file"),
     "import": ("pathway.cli.progress", "load progress from a file written by `pathway export`"),
     "serve": ("pathway.cli.serve", "run pathway in a web browser"),
+    "portfolio": ("pathway.cli.portfolio", "write a portfolio (Markdown + HTML) from your lab runs and study"),
 }
 _OPTIONS_WITH_VALUE = {"--home", "--content-dir"}
 

@@ -12,7 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 DB_FILENAME = "pathway.db"
-HEAD_REVISION = "0003"  # newest migration; a test checks it against Alembic's head
+HEAD_REVISION = "0004"  # newest migration; a test checks it against Alembic's head
 
 
 def database_url(home: Path) -> str:

@@ -53,6 +53,8 @@ class Learner(SQLModel, table=True):
     daily_review_limit: int = 100  # due reviews shown per day
     desired_retention: float = 0.9  # FSRS target recall probability
     daily_goal_minutes: int = 45
+    plan_start: Optional[str] = None  # YYYY-MM-DD the 24-week plan began; None: the day this home was made
+    weekly_hours: int = 15  # study hours a week the learner aims at (the plan says 15-20)
     last_lesson_id: Optional[str] = None  # "continue where you left off"
     created_at: Optional[datetime] = _time()
 
@@ -140,6 +142,7 @@ class Run(SQLModel, table=True):
     total_steps: Optional[int] = None
     final_metrics: Optional[str] = None  # JSON
     error: Optional[str] = None  # message or traceback
+    portfolio: bool = False  # chosen for `pathway portfolio` (p on the Labs screen)
 
 
 class Metric(SQLModel, table=True):

@@ -46,6 +46,11 @@ def create(engine: Engine, lab_id: str, overrides: dict[str, Any]) -> int:
         return int(result.inserted_primary_key[0])
 
 
+def set_portfolio(engine: Engine, run_id: int, chosen: bool) -> None:
+    """Put a run in `pathway portfolio` (p on the Labs screen), or take it out."""
+    _write(engine, run_id, portfolio=chosen)
+
+
 def set_run_dir(engine: Engine, run_id: int, run_dir: str) -> None:
     _write(engine, run_id, run_dir=run_dir)
 

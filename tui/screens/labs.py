@@ -39,6 +39,7 @@ class LabsScreen(ModeScreen):
         Binding("enter", "open_run", "Open run", show=False),
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
+        Binding("p", "portfolio", "Portfolio", show=False),  # named in the runs title
         Binding("x", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
         Binding("f", "filter", "Filter"),
@@ -58,6 +59,7 @@ class LabsScreen(ModeScreen):
         self.status_filter: str | None = None
         self.lab_filter: str | None = None
         self.marked: set[int] = set()
+        self.runs: list = []  # the rows last polled
         self.cuda = False  # a GPU is there: estimates and form defaults are CUDA's (set by count_gpus)
 
     def compose(self) -> ComposeResult:
@@ -168,8 +170,9 @@ class LabsScreen(ModeScreen):
         table.clear()
         for run, progress, loss in message.rows:
             mark = "●" if run.id in self.marked else " "
+            star = "★" if run.portfolio else ""
             table.add_row(
-                f"{mark}{run.id}",
+                f"{mark}{run.id}{star}",
                 run.lab,
                 f"[{color(run.status)}]{run.status}[/]",
                 progress_bar(progress.fraction, 8),
@@ -180,6 +183,7 @@ class LabsScreen(ModeScreen):
             )
         self.errors = {run.id: run.error for run, _, _ in message.rows if run.error and run.status not in ACTIVE}
         self.statuses = {run.id: run.status for run, _, _ in message.rows}
+        self.runs = [run for run, _, _ in message.rows]
         if message.rows:
             table.move_cursor(row=min(keep, len(message.rows) - 1))
         self.runs_count = len(message.rows)
@@ -189,7 +193,7 @@ class LabsScreen(ModeScreen):
     def redraw_runs_title(self) -> None:
         """The table's title, and why the highlighted run ended when it did not succeed."""
         described = " · ".join(filter(None, [self.lab_filter, self.status_filter])) or "all"
-        title = f"[b]Runs[/] ({described}, {getattr(self, 'runs_count', 0)})  [dim]Enter open · Space mark · c compare · f filter[/]"
+        title = f"[b]Runs[/] ({described}, {getattr(self, 'runs_count', 0)})  [dim]Enter open · Space mark · c compare · p portfolio ★ · f filter[/]"
         run_id = self.selected_run_id()
         error = getattr(self, "errors", {}).get(run_id) if run_id is not None else None
         if error:
@@ -235,6 +239,17 @@ class LabsScreen(ModeScreen):
         if run_id is not None:
             self.marked ^= {run_id}
             self.poll_runs()
+
+    def action_portfolio(self) -> None:
+        from pathway.labs.engine import records
+
+        run_id = self.selected_run_id()
+        if run_id is None:
+            return
+        chosen = not any(run.id == run_id and run.portfolio for run in self.runs)
+        records.set_portfolio(self.app.data.engine, run_id, chosen)
+        self.notify(f"Run {run_id} {'goes into' if chosen else 'is left out of'} `pathway portfolio`.", timeout=3)
+        self.poll_runs()
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
