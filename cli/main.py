@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "lab": ("pathway.cli.labs", "list, run, watch, stop and resume PyTorch labs"),
     "content": ("pathway.cli.content", "check the course content"),
     "stats": ("pathway.cli.progress", "print progress: lessons done, streak, activity"),
+    "plan": ("pathway.cli.progress", "the 24-week plan: on track, behind or ahead, and what to do this week"),
     "export": ("pathway.cli.progress", "write all progress to a JSON file"),
     "import": ("pathway.cli.progress", "load progress from a file written by `pathway export`"),
     "serve": ("pathway.cli.serve", "run pathway in a web browser"),

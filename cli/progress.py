@@ -12,6 +12,7 @@ from pathway.db import progress
 from pathway.errors import PathwayError
 from pathway.db.engine import open_database
 from pathway.home import resolve_home
+from pathway.pace import compute_pace
 from pathway.words import count
 
 
@@ -28,6 +29,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--topics", help="--anki: only these topics, ids or slugs, comma-separated (e.g. 9,inference)")
     export.add_argument("--weeks", help="--anki: only these weeks, e.g. 13-16,20")
     export.set_defaults(handler=run_export)
+    plan = sub.add_parser("plan", help="the 24-week plan: are you on track? (--start, --hours set it)")
+    plan.add_argument("--start", help="the day the plan began, YYYY-MM-DD (default: the day this home was made)")
+    plan.add_argument("--hours", help="study hours a week you aim at (the plan asks 15-20)")
+    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.set_defaults(handler=run_plan)
     load = sub.add_parser("import", help="load progress from a file written by `pathway export`")
     load.add_argument("file", help="the JSON file")
     load.add_argument("--replace", action="store_true", help="overwrite the progress this home already holds")
@@ -48,6 +54,7 @@ def collect_stats(engine, course) -> dict:
         "actions_today": days.get(today.isoformat(), 0),
         "active_days_last_year": len(days),
         **quiz_stats(engine, course),
+        "pace": compute_pace(engine, course, today).to_dict(),
     }
 
 
@@ -80,8 +87,33 @@ def run_stats(args: argparse.Namespace) -> int:
             f"Streak: {count(stats['streak_days'], 'day')}; {count(stats['actions_today'], 'action')} today\n"
             f"Last lesson: {stats['last_lesson'] or '-'}\n"
             f"Questions: {stats['questions_scheduled']} / {stats['questions_total']} started, "
-            f"{stats['questions_due']} due; review streak {count(stats['review_streak_days'], 'day')}"
+            f"{stats['questions_due']} due; review streak {count(stats['review_streak_days'], 'day')}\n"
+            + pace_lines(stats["pace"])
         )
+    return 0
+
+
+def pace_lines(pace: dict) -> str:
+    week = f"week {pace['calendar_week']} of 24" if pace["calendar_week"] <= 24 else "the 24 weeks are over"
+    return (
+        f"Pace: {week} since {pace['start']}; progress at week {pace['progress_week']}: {pace['state']}; "
+        f"{pace['hours_this_week']:.1f} of {pace['weekly_hours']} h this week\n{pace['advice']}"
+    )
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from pathway.pace import parse_hours, parse_start
+
+    changes = {}
+    if args.start is not None:
+        changes["plan_start"] = parse_start(args.start)
+    if args.hours is not None:
+        changes["weekly_hours"] = parse_hours(args.hours)
+    engine = open_database(resolve_home(args.home), allow_read_only=not changes)
+    if changes:
+        progress.update_learner(engine, **changes)
+    pace = compute_pace(engine, load_course(args.content_dir)).to_dict()
+    print(json.dumps(pace, indent=2) if args.json else pace_lines(pace))
     return 0
 
 

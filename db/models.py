@@ -74,7 +74,7 @@ class Activity(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     at: Optional[datetime] = _time(nullable=False, index=True)
     day: str = Field(index=True)  # local calendar day, YYYY-MM-DD, when it happened
-    kind: str  # lesson_opened | lesson_completed | review | lab_started | mock_finished
+    kind: str  # lesson_opened | lesson_completed | review | lab_started | mock_finished | study_time
     item_id: Optional[str] = None
     detail: Optional[str] = None  # small JSON payload
 

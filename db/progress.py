@@ -18,6 +18,9 @@ from pathway.db.failures import DatabaseWriteError
 from pathway.db.models import Activity, Learner, LessonProgress, utcnow
 
 
+STUDY_TIME = "study_time"  # an Activity kind: measured time in use, {"seconds": n}; see pathway.pace
+
+
 def local_day(at: datetime | None = None) -> str:
     """The learner's calendar day (local time) as YYYY-MM-DD."""
     return (at or utcnow()).astimezone().date().isoformat()
@@ -124,10 +127,12 @@ def reset_lessons(engine: Engine) -> None:
 
 
 def activity_by_day(engine: Engine, since: date) -> dict[str, int]:
-    """Count of actions per local day from `since` on."""
+    """Count of actions per local day from `since` on (measured study time is not an action)."""
     with Session(engine) as session:
         rows = session.exec(
-            select(Activity.day, func.count()).where(Activity.day >= since.isoformat()).group_by(Activity.day)
+            select(Activity.day, func.count())
+            .where(Activity.day >= since.isoformat(), Activity.kind != STUDY_TIME)
+            .group_by(Activity.day)
         )
         return {day: count for day, count in rows}
 

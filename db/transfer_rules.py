@@ -84,7 +84,7 @@ def run_status(value, ids: Known) -> str | None:
     return f"must be one of {', '.join(ids.run_statuses)}, not {value!r}"
 
 
-ACTIVITY_KINDS = ("lesson_opened", "lesson_completed", "review", "lab_started", "mock_finished")
+ACTIVITY_KINDS = ("lesson_opened", "lesson_completed", "review", "lab_started", "mock_finished", "study_time")
 REVIEW_MODES = ("today", "drill", "cram", "mock")  # pathway.quiz.scheduling.MODES (db does not import quiz)
 
 # table -> column -> rules, applied in order to a value that is not None.

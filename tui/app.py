@@ -10,13 +10,14 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
 from pathway.errors import PathwayError
 from pathway.tui.modes import MODES as APP_MODES
+from pathway.tui.study_clock import StudyClock
 from pathway.tui.palette import LessonCommands, ModeCommands, QuestionCommands
 from pathway.tui.screens.home import HomeScreen
 from pathway.words import count
@@ -72,8 +73,10 @@ class PathwayApp(App):
         self.content_dir = Path(content_dir) if content_dir else None
         self.data: Data | None = None
         self.choice_rng = random.Random()  # the order of a question's choices; tests seed it
+        self.study_clock = StudyClock()
 
     def on_mount(self) -> None:
+        self.set_interval(60, self.save_study_time)
         self.switch_mode("home")
         # Start loading once the first frame is drawn: the loader's imports would compete for the GIL.
         self.call_after_refresh(self.load_data)
@@ -181,6 +184,28 @@ class PathwayApp(App):
         from pathway.tui.screens.error import ErrorScreen
 
         self.push_screen(ErrorScreen(message))
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)) and not event.is_forwarded:
+            self.study_clock.touch(self.current_mode or "home")
+        await super().on_event(event)
+
+    def save_study_time(self) -> None:
+        """Log the measured study time (every minute and on quit); lost quietly when the database cannot be written."""
+        if self.data is None:
+            return
+        from pathway.db import progress
+        from pathway.db.failures import DatabaseWriteError
+        from pathway.pace import STUDY_TIME
+
+        for mode, seconds in self.study_clock.take().items():
+            try:
+                progress.log_activity(self.data.engine, STUDY_TIME, mode, seconds=round(seconds, 1))
+            except DatabaseWriteError:
+                return  # read-only: the app already said so once
+
+    def on_unmount(self) -> None:
+        self.save_study_time()
 
     def watch_theme(self, theme: str) -> None:
         if self.data is not None:

@@ -33,6 +33,19 @@ def today_text(kinds: dict[str, int], streak: int) -> str:
     return f"[b]Today[/b]  {done}  ·  study streak {count(streak, 'day')}"
 
 
+PACE_COLORS = {"ahead": "$success", "on track": "$success", "behind": "$warning", "done": "$success"}
+
+
+def pace_text(pace) -> str:
+    """`Pace  week 6 of 24 · at week 4, behind · 2.5 of 15 h this week (p)`, then what to do this week."""
+    week = f"week {pace.calendar_week} of 24" if pace.calendar_week <= 24 else "24 weeks over"
+    reached = "all lessons done" if pace.state == "done" else f"at week {pace.progress_week}"
+    return (
+        f"[b]Pace[/b]  {week} · {reached}, [{PACE_COLORS[pace.state]}]{pace.state}[/]"
+        f" · {pace.hours_this_week:.1f} of {pace.weekly_hours} h this week  [dim](p)[/]\n  {escape(pace.advice())}"
+    )
+
+
 def activity_today(engine, day: str) -> dict[str, int]:
     """How many of each kind of action happened on `day` (YYYY-MM-DD)."""
     from sqlmodel import Session, func, select
@@ -52,6 +65,7 @@ class HomeScreen(ModeScreen):
         Binding("l", "app.mode('learn')", "Learn", tooltip="lessons (the same as F3)"),
         Binding("r", "app.mode('quiz')", "Review", tooltip="today's reviews and new questions (Quiz, F4)"),
         Binding("b", "app.mode('labs')", "Labs", tooltip="PyTorch labs (the same as F5)"),
+        Binding("p", "plan", "Plan", tooltip="the plan's start date and your weekly hours"),
         Binding("q", "app.quit", "Quit", tooltip="quit pathway (Ctrl+Q quits anywhere)"),
     ]
 
@@ -63,6 +77,7 @@ class HomeScreen(ModeScreen):
             with Vertical(id="home-cards"):
                 yield Static("", id="continue", classes="card")
                 yield Static("", id="today", classes="card")
+                yield Static("", id="pace", classes="card")
                 yield Static("", id="reviews", classes="card")
                 yield Static("", id="labs", classes="card")
         yield from self.compose_footer()
@@ -118,6 +133,7 @@ class HomeScreen(ModeScreen):
 
     def refresh_view(self) -> None:
         from pathway.db import progress
+        from pathway.pace import compute_pace
 
         data = self.data
         course, engine = data.course, data.engine
@@ -132,8 +148,33 @@ class HomeScreen(ModeScreen):
         days = progress.activity_by_day(engine, today - timedelta(days=60))
         streak = progress.streak(set(days), today)
         self.query_one("#today", Static).update(today_text(activity_today(engine, today.isoformat()), streak))
+        self.query_one("#pace", Static).update(pace_text(compute_pace(engine, course, today)))
         self.query_one("#reviews", Static).update(self.reviews_text(course, learner))
         self.poll_labs()
+
+    def action_plan(self) -> None:
+        if self.data is None:
+            return
+        from pathway.db import progress
+        from pathway.pace import plan_start
+        from pathway.tui.screens.plan_settings import PlanScreen
+
+        learner = progress.get_learner(self.data.engine)
+
+        def saved(values) -> None:
+            if values is None:
+                return
+            from pathway.db.failures import DatabaseWriteError
+
+            start, hours = values
+            try:
+                progress.update_learner(self.data.engine, plan_start=start, weekly_hours=hours)
+            except DatabaseWriteError as exc:
+                self.app.write_failed("The plan", exc)
+                return
+            self.refresh_view()
+
+        self.app.push_screen(PlanScreen(plan_start(learner).isoformat(), learner.weekly_hours), saved)
 
     def reviews_text(self, course, learner) -> str:
         from pathway.quiz import scheduling as reviews
