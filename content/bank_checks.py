@@ -31,6 +31,11 @@ GLOSSARY_NAME = "glossary.yaml"
 POSITION_SHARE_MAX = 0.35  # no choice position may hold the right answer more often than this
 POSITION_MIN_SAMPLE = 10  # below this many single-choice questions the share means little
 DIFFICULTY_MIX = {"E": (0.30, 0.40), "M": (0.40, 0.50), "H": (0.15, 0.25)}
+# "the second option", "option B", "第二个选项": wrong once the choices are shuffled at every showing.
+POSITIONAL = re.compile(
+    r"\b(?:first|second|third|fourth|fifth|last) (?:option|choice|answer)\b|\b(?:option|choice) [A-E1-5]\b|第[一二三四五1-5]个?选项|选项 ?[A-E1-5](?![\w])",
+    re.IGNORECASE,
+)
 FILLER_CHOICES = re.compile(
     r"\b(all|none|both|neither) of the (above|others|options)\b|以上(都|皆|均|全)|都不(是|对|正确)|以上皆非",
     re.IGNORECASE,
@@ -116,6 +121,10 @@ def _check_text(question: Question, error, warn) -> None:
             if FILLER_CHOICES.search(value):
                 error(question, f"choices.{i}.text", f"{value!r}: no 'all/none of the above' choices")
     if hasattr(question, "choices"):
+        for where, text in texts(question):
+            for language in ("en", "zh"):
+                if POSITIONAL.search(getattr(text, language) or ""):
+                    error(question, where, "names an option by its position, but choices are shown shuffled: name it by what it says")
         # Only case and spacing are ignored: in code, `/` and `//` are different answers.
         seen = Counter(" ".join(choice.text.en.lower().split()) for choice in question.choices)
         if any(count > 1 for count in seen.values()):

@@ -58,3 +58,21 @@ def test_a_missing_body_a_changed_code_block_and_a_lost_heading_are_each_named(t
     assert "layout.zh.md : lesson w01-layout has no Chinese body" in found
     assert "shapes.zh.md code blocks: code block 1 differs" in found
     assert "arrays.zh.md heading levels" in found
+
+
+def test_an_explanation_that_names_an_option_by_position_fails():
+    from pathway.content.bank_checks import _check_text
+
+    def reasons(question) -> list[str]:
+        found: list[str] = []
+        _check_text(question, lambda q, where, reason, file=None: found.append(f"{where}: {reason}"), lambda *a, **k: None)
+        return found
+
+    by_content = single(1, "a right answer", ["wrong one", "wrong two"])
+    assert not [r for r in reasons(by_content) if "position" in r]
+    data = single(2, "a right answer", ["wrong one", "wrong two"]).model_dump()
+    data["explanation"]["en"] = "The second option is a common slip."
+    data["choices"][1]["why"]["zh"] = "第三个选项也不对。"
+    by_position = SingleQuestion.model_validate(data)
+    flagged = [r for r in reasons(by_position) if "by its position" in r]
+    assert [r.split(":")[0] for r in flagged] == ["explanation", "choices.1.why"]
