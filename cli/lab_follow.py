@@ -1,4 +1,4 @@
-"""Following a run from the terminal: a Rich progress line with loss, throughput and ETA, then a summary.
+"""Following a run from the terminal: a Rich progress line with the lab's main metric, throughput and ETA, then a summary.
 
 Used by `pathway lab run` and `pathway lab resume` without --detach. It reads
 the run from the database (the runner is another process) every half second;
@@ -28,22 +28,23 @@ def follow(engine, run_id: int) -> int:
 
     console = Console(stderr=False)
     run = jobs.get_run(engine, run_id)
+    watched = followed_metric(run.lab)
     columns = (
         TextColumn("[bold]run {task.fields[run]}[/] {task.fields[status]}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}  {task.fields[speed]}  ETA {task.fields[eta]}"),
+        TextColumn(f"{watched.removeprefix('train/')} {{task.fields[value]}}  {{task.fields[speed]}}  ETA {{task.fields[eta]}}"),
     )
     try:
         with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("", total=None, run=run_id, status=run.status, loss="-", speed="-", eta="-")
+            task = bar.add_task("", total=None, run=run_id, status=run.status, value="-", speed="-", eta="-")
             while True:
                 run = jobs.get_run(engine, run_id)
-                latest = jobs.latest_metrics(engine, run_id, names=("train/loss", "train/samples_per_s"))
+                latest = jobs.latest_metrics(engine, run_id, names=(watched, "train/samples_per_s"))
                 prog = jobs.progress(engine, run)
                 bar.update(
                     task, total=run.total_steps, completed=run.step, status=run.status,
-                    loss=f"{latest['train/loss'].value:.4f}" if "train/loss" in latest else "-",
+                    value=f"{latest[watched].value:.4f}" if watched in latest else "-",
                     speed=f"{latest['train/samples_per_s'].value:,.0f} samples/s" if "train/samples_per_s" in latest else "-",
                     eta=format_duration(prog.eta_s, missing="-"),
                 )
@@ -58,6 +59,14 @@ def follow(engine, run_id: int) -> int:
         console.print(f"run {run_id}: {status}. Continue it with `pathway lab resume {run_id}`.")
         return 130
     return report_end(console, jobs.get_run(engine, run_id))
+
+
+def followed_metric(lab_id: str) -> str:
+    """The number the progress line shows: the first metric the lab's chart draws (train/loss for most)."""
+    from pathway.labs import catalog
+
+    named = [name for name in catalog.get_lab(lab_id).chart_metrics if not any(c in name for c in "*?[")]
+    return named[0] if named else "train/loss"
 
 
 HEADLINE_MAX = 6  # metrics in the summary; the rest are in `pathway lab status RUN`

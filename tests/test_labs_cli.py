@@ -115,3 +115,11 @@ def test_followed_run_that_diverges_exits_1_with_a_hint(home, capsys):
     info = status(1, capsys)
     assert info["status"] == "diverged" and info["step"] == 15
     assert info["latest"]["train/loss"] > 0  # NaN is not stored: the curve ends at the last finite point
+
+
+def test_the_progress_line_follows_the_metric_the_lab_charts_first() -> None:
+    from pathway.cli.lab_follow import followed_metric
+
+    assert followed_metric("bpe-tokenizer") == "eval/bytes_per_token"  # it reports no loss at all
+    assert followed_metric("mlp-digits") == "train/loss"
+    assert followed_metric("mixed-precision") == "train/loss"  # its chart names a pattern, not a metric
