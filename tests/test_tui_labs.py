@@ -170,6 +170,22 @@ class TestRunView:
             assert labels == [f"#{first} train/loss", f"#{second} train/loss"]
 
 
+@pytest.mark.parametrize("width", [80, 120])
+async def test_the_run_header_fits_one_line(home: Path, content_dir: Path, width: int) -> None:
+    from rich.text import Text
+
+    run_id = add_run(home)
+    app = make_app(home=home, content_dir=content_dir)
+    async with app.run_test(size=(width, 30)) as pilot:
+        await wait_ready(pilot)
+        app.push_screen(RunScreen([run_id]))
+        await until(pilot, lambda: app.screen.query("#run-header")
+                    and "step 200/200" in str(app.screen.query_one("#run-header", Static).render()), what="the header")
+        first = str(app.screen.query_one("#run-header", Static).render()).splitlines()[0]
+        assert Text(first).cell_len <= width - 2, first
+        assert ("100%" in first and "elapsed" in first) == (width == 120), first  # the wide one keeps everything
+
+
 class TestRunEndings:
     async def show(self, app, pilot, run_id: int) -> RunScreen:
         await wait_ready(pilot)

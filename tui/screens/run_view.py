@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -197,23 +198,44 @@ class RunScreen(Screen):
             loss = data.latest(loss_name)
             speed = data.latest("train/samples_per_s") or data.latest("train/tokens_per_s")
             # names sets chart_x_label; a sweep's "step" is a batch size, not progress worth a header slot
-            details = [f"step {progress.step}{total}{pct}"] if self.chart_x_label == "step" else []
-            if loss is not None:
-                details.append(f"{'loss' if loss_name == 'train/loss' else loss_name} {loss:.4g}")
-            if acc is not None:
-                details.append(f"acc {acc:.1%}")
-            if speed is not None:
-                details.append(f"{speed:,.0f}/s")
-            details.append(f"elapsed {format_duration(progress.elapsed_s)}")
-            if run.status in ACTIVE and progress.eta_s is not None:
-                details.append(f"ETA {format_duration(progress.eta_s)}")
+            step = f"step {progress.step}{total}" if self.chart_x_label == "step" else ""
+            details = {
+                "step": step + pct if step else "",
+                "loss": f"{'loss' if loss_name == 'train/loss' else loss_name} {loss:.4g}" if loss is not None else "",
+                "acc": f"acc {acc:.1%}" if acc is not None else "",
+                "speed": f"{speed:,.0f}/s" if speed is not None else "",
+                "elapsed": f"elapsed {format_duration(progress.elapsed_s)}",
+                "eta": f"ETA {format_duration(progress.eta_s)}" if run.status in ACTIVE and progress.eta_s is not None else "",
+            }
             hue = PALETTE[index % len(PALETTE)] if self.comparing else ""
             name = f"[b {hue}]#{run.id} {escape(run.lab)}[/]" if hue else f"[b]#{run.id} {escape(run.lab)}[/]"
             status = f"[{color(run.status)}]{run.status}[/]"
-            parts.append(f"{name} {status} {progress_bar(progress.fraction)} " + " · ".join(details))
+            parts.append(self.fitted_header(f"{name} {status}", progress.fraction, details, step))
             if not self.comparing:
                 parts += self.ending_lines(run)
         self.query_one("#run-header", Static).update("\n".join(parts))
+
+    def fitted_header(self, lead: str, fraction: float | None, details: dict[str, str], step_alone: str) -> str:
+        """One line at the screen's width: on a narrow terminal the percentage (the bar shows it), the
+        throughput, half the bar and the word "elapsed" go, in that order, before anything wraps."""
+        width = self.size.width - 2 if self.is_mounted else 200
+        bar_cells = 12
+
+        def line() -> str:
+            return f"{lead} {progress_bar(fraction, bar_cells)} " + " · ".join(v for v in details.values() if v)
+
+        for drop in ("pct", "speed", "bar", "elapsed"):
+            if Text.from_markup(line()).cell_len <= width:
+                break
+            if drop == "pct":
+                details["step"] = step_alone
+            elif drop == "bar":
+                bar_cells = 6
+            elif drop == "elapsed":
+                details["elapsed"] = details["elapsed"].removeprefix("elapsed ")
+            else:
+                details[drop] = ""
+        return line()
 
     def ending_lines(self, run) -> list[str]:
         """Why a run ended and what can be done here, in this screen's keys."""
