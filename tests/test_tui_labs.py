@@ -94,6 +94,10 @@ class TestLabsScreen:
             footer = " ".join(b.binding.description for b in form.active_bindings.values() if b.binding.show)
             assert "Start run" in footer and "Compare" not in footer, footer  # the dialog's own keys, not Labs'
             form.query_one("#knob-steps").focus()
+            await until(pilot, lambda: str(form.query_one("#settings-help", Static).render()).startswith("steps"), what="the field's help")
+            shown = form.query_one("#settings-fields").region
+            rows = [row for row in form.query(".setting-row") if row.region.y < shown.bottom]
+            assert 8 <= len(rows) < len(form.query(".setting-row")), len(rows)  # one row a field: most show at 80x24
             await pilot.press("end", "x")  # "1000x" is not a whole number: said under the field, before any Start
             await pilot.pause(0.1)
             message = form.query_one("#error-steps", Static)

@@ -33,7 +33,7 @@ class LabSettingsScreen(ModalScreen[dict | None]):
     .setting-row { height: 1; }
     .setting-name { width: 18; }
     .setting-input { width: 1fr; }
-    .setting-help { padding: 0 0 1 18; }
+    #settings-help { height: auto; min-height: 2; padding-top: 1; }
     .knob-error { height: auto; color: $error; padding: 0 0 0 18; }
     .knob-error.-empty { display: none; }
     #settings-error { height: auto; max-height: 5; }
@@ -67,7 +67,8 @@ class LabSettingsScreen(ModalScreen[dict | None]):
                         yield Input(value=str(self.defaults.get(knob.name, knob.default)), id=f"knob-{knob.name}",
                                     classes="setting-input", compact=True)  # one row a field: more of them fit at 80x24
                     yield Static("", id=f"error-{knob.name}", classes="knob-error -empty")
-                    yield Static(f"[dim]{escape(knob.help)} ({escape(knob.allowed)})[/]", classes="setting-help")
+            # One help line for the field being edited, not one per field: a dozen fields fit at 80x24.
+            yield Static("", id="settings-help")
             yield Static("", id="settings-error")
             with Horizontal(id="settings-buttons"):
                 yield Button("Start (Ctrl+S)", variant="primary", id="start", compact=True)
@@ -76,6 +77,14 @@ class LabSettingsScreen(ModalScreen[dict | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()  # the first field: Tab walks on from there
+
+    def on_descendant_focus(self, event) -> None:
+        name = (getattr(event.widget, "id", None) or "").removeprefix("knob-")
+        knob = next((k for k in self.lab.knobs() if k.name == name), None)
+        if knob is not None:
+            self.query_one("#settings-help", Static).update(
+                f"[b]{escape(knob.name)}[/]  [dim]{escape(knob.help)} ({escape(knob.allowed)})[/]"
+            )
 
     def values(self) -> dict[str, str]:
         """Only what differs from the defaults, as the user typed it."""
