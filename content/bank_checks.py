@@ -33,7 +33,7 @@ POSITION_MIN_SAMPLE = 10  # below this many single-choice questions the share me
 DIFFICULTY_MIX = {"E": (0.30, 0.40), "M": (0.40, 0.50), "H": (0.15, 0.25)}
 # "the second option", "option B", "第二个选项": wrong once the choices are shuffled at every showing.
 POSITIONAL = re.compile(
-    r"\b(?:first|second|third|fourth|fifth|last) (?:option|choice|answer)\b|\b(?:option|choice) [A-E1-5]\b|第[一二三四五1-5]个?选项|选项 ?[A-E1-5](?![\w])",
+    r"\b(?:first|second|third|fourth|fifth|last) (?:option|choice)\b|\b(?:option|choice) [A-E1-5]\b|第[一二三四五1-5]个?选项|选项 ?[A-E1-5](?![\w])",
     re.IGNORECASE,
 )
 FILLER_CHOICES = re.compile(
