@@ -120,7 +120,7 @@ def single(index: int, correct_at: int) -> dict:
         "references": [{"title": "t", "url": "https://example.org"}],
         "choices": [
             # distinct wording per question, so the near-duplicate check leaves them alone
-            {"text": {"en": f"option {index} {k}", "zh": f"选项 {index} {k}"}, "correct": k == correct_at, "why": {"en": "w", "zh": "因"}}
+            {"text": {"en": f"answer {index}.{k}", "zh": f"答案 {index}.{k}"}, "correct": k == correct_at, "why": {"en": "w", "zh": "因"}}
             for k in range(4)
         ],
     }
