@@ -23,3 +23,11 @@ def test_real_bank_ids_are_stable_names() -> None:
     for question in course.questions:
         assert question.id.startswith(f"t{question.topic:02d}-")
     assert len({q.id for q in course.questions}) == len(course.questions)
+
+
+def test_the_bank_covers_every_interview_cluster() -> None:
+    """Issue 13's floor on the real bank: at least MIN_PER_CLUSTER questions on each subject interviews concentrate on."""
+    from pathway.content.clusters import MIN_PER_CLUSTER, cluster_counts, thin_clusters
+
+    counts = cluster_counts(load_course().questions)
+    assert thin_clusters(counts) == [], f"clusters under {MIN_PER_CLUSTER}: {counts}"
