@@ -11,19 +11,19 @@ from pathway.content.loader import load_course
 from pathway.db import progress
 from pathway.db.engine import open_database
 from pathway.home import resolve_home
-from pathway.words import count
+from pathway.i18n import _, ngettext
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    stats = sub.add_parser("stats", help="print progress: lessons done, streak, activity")
-    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats = sub.add_parser("stats", help=_("print progress: lessons done, streak, activity"))
+    stats.add_argument("--json", action="store_true", help=_("machine-readable output"))
     stats.set_defaults(handler=run_stats)
-    export = sub.add_parser("export", help="write all progress to a JSON file")
-    export.add_argument("file", help="where to write (JSON)")
+    export = sub.add_parser("export", help=_("write all progress to a JSON file"))
+    export.add_argument("file", help=_("where to write (JSON)"))
     export.set_defaults(handler=run_export)
-    load = sub.add_parser("import", help="load progress from a file written by `pathway export`")
-    load.add_argument("file", help="the JSON file")
-    load.add_argument("--replace", action="store_true", help="overwrite the progress this home already holds")
+    load = sub.add_parser("import", help=_("load progress from a file written by `pathway export`"))
+    load.add_argument("file", help=_("the JSON file"))
+    load.add_argument("--replace", action="store_true", help=_("overwrite the progress this home already holds"))
     load.set_defaults(handler=run_import)
 
 
@@ -68,12 +68,16 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
     else:
+        days = lambda n: ngettext("{n} day", "{n} days", n).format(n=n)  # noqa: E731
+        actions = ngettext("{n} action", "{n} actions", stats["actions_today"]).format(n=stats["actions_today"])
         print(
-            f"Lessons: {stats['lessons_completed']} / {stats['lessons_total']} done\n"
-            f"Streak: {count(stats['streak_days'], 'day')}; {count(stats['actions_today'], 'action')} today\n"
-            f"Last lesson: {stats['last_lesson'] or '-'}\n"
-            f"Questions: {stats['questions_scheduled']} / {stats['questions_total']} started, "
-            f"{stats['questions_due']} due; review streak {count(stats['review_streak_days'], 'day')}"
+            _("Lessons: {done} / {total} done").format(done=stats["lessons_completed"], total=stats["lessons_total"]) + "\n"
+            + _("Streak: {days}; {actions} today").format(days=days(stats["streak_days"]), actions=actions) + "\n"
+            + _("Last lesson: {lesson}").format(lesson=stats["last_lesson"] or "-") + "\n"
+            + _("Questions: {started} / {total} started, {due} due; review streak {days}").format(
+                started=stats["questions_scheduled"], total=stats["questions_total"], due=stats["questions_due"],
+                days=days(stats["review_streak_days"]),
+            )
         )
     return 0
 
@@ -83,7 +87,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     engine = open_database(resolve_home(args.home), allow_read_only=True)  # only reads
     counts = export_progress(engine, Path(args.file))
-    print(f"Wrote {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    print(_("Wrote {file}: ").format(file=args.file) + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0
 
 
@@ -114,12 +118,14 @@ def run_import(args: argparse.Namespace) -> int:
     if args.replace and has_progress(engine):
         db_file = sqlite_path(database_url(home))
         if db_file is not None:
-            print(f"Backed up the current progress to {backup_file(db_file, 'import')}")
+            print(_("Backed up the current progress to {file}").format(file=backup_file(db_file, "import")))
     counts = import_progress(engine, path, replace=args.replace, known=known, runs_root=home / "runs")
-    print(f"Imported {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    print(_("Imported {file}: ").format(file=args.file) + ", ".join(f"{n} {name}" for name, n in counts.items()))
     if counts.get("run"):
         print(
-            f"Lab runs came without their files (logs, checkpoints): copy each run's folder from the old "
-            f"home's runs/ to {home / 'runs'} to keep them."
+            _(
+                "Lab runs came without their files (logs, checkpoints): copy each run's folder from the old "
+                "home's runs/ to {runs} to keep them."
+            ).format(runs=home / "runs")
         )
     return 0
