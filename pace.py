@@ -23,7 +23,7 @@ from pathway.db import progress
 from pathway.db.progress import STUDY_TIME
 from pathway.db.models import Activity
 from pathway.errors import PathwayError
-from pathway.words import count
+from pathway.i18n import _, ngettext
 
 PLAN_WEEKS = 24
 PLAN_HOURS = (15, 20)  # the plan's weekly hours, low to high
@@ -49,15 +49,20 @@ class Pace:
     def advice(self) -> str:
         """One sentence: what to do this week."""
         if self.state == "done":
-            return "Every lesson is done: keep the reviews going and polish the portfolio (pathway portfolio)."
+            return _("Every lesson is done: keep the reviews going and polish the portfolio (pathway portfolio).")
         if self.calendar_week > PLAN_WEEKS:
-            return f"The plan's {PLAN_WEEKS} weeks are over; {len(self.behind_lessons)} lessons are left, from week {self.progress_week}."
+            return _("The plan's 24 weeks are over; {n} lessons are left, from week {week}.").format(
+                n=len(self.behind_lessons), week=self.progress_week
+            )
         if self.state == "ahead":
-            return f"Ahead by {count(self.progress_week - self.calendar_week, 'week')}: keep up the due reviews, or run a lab."
-        minutes = sum(m for _, _, m in self.behind_lessons)
-        week, title, _ = self.behind_lessons[0]
-        more = f", +{len(self.behind_lessons) - 1} more" if len(self.behind_lessons) > 1 else ""
-        return f"This week: W{week:02d} {title}{more} (~{minutes / 60:.1f} h)."
+            weeks = self.progress_week - self.calendar_week
+            return ngettext("Ahead by {n} week: keep up the due reviews, or run a lab.",
+                            "Ahead by {n} weeks: keep up the due reviews, or run a lab.", weeks).format(n=weeks)
+        minutes = sum(m for *_rest, m in self.behind_lessons)
+        week, title, _minutes = self.behind_lessons[0]
+        more = len(self.behind_lessons) - 1
+        text = _("This week: W{week:02d} {title}, +{more} more (~{hours:.1f} h).") if more else _("This week: W{week:02d} {title} (~{hours:.1f} h).")
+        return text.format(week=week, title=title, more=more, hours=minutes / 60)
 
     def to_dict(self) -> dict:
         return {

@@ -41,7 +41,7 @@ MINIMAL = textwrap.dedent(
     Minimal().run()
     """
 )
-PATHWAY_READY = re.compile(r"\d+ / \d+ lessons done")
+PATHWAY_READY = re.compile(r"\d+ / \d+ lessons done|已学完 \d+ / \d+ 课")  # a home whose learner chose Chinese
 MINIMAL_READY = re.compile(r"hello from a minimal app")
 TIMEOUT_S = 30.0
 _SESSIONS = itertools.count()

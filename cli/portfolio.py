@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 
 from pathway.errors import PathwayError
+from pathway.i18n import _
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    portfolio = sub.add_parser("portfolio", help="write a portfolio (Markdown + HTML) from your lab runs and study")
-    portfolio.add_argument("folder", nargs="?", default="portfolio", help="where to write (default ./portfolio)")
-    portfolio.add_argument("--runs", help="run ids, comma-separated (default: the runs marked with p on the Labs screen)")
+    portfolio = sub.add_parser("portfolio", help=_("write a portfolio (Markdown + HTML) from your lab runs and study"))
+    portfolio.add_argument("folder", nargs="?", default="portfolio", help=_("where to write (default ./portfolio)"))
+    portfolio.add_argument("--runs", help=_("run ids, comma-separated (default: the runs marked with p on the Labs screen)"))
     portfolio.set_defaults(handler=run_portfolio)
 
 

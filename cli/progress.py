@@ -14,29 +14,30 @@ from pathway.db.engine import open_database
 from pathway.home import resolve_home
 from pathway.pace import compute_pace
 from pathway.words import count
+from pathway.i18n import _, ngettext
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    stats = sub.add_parser("stats", help="print progress: lessons done, streak, activity")
-    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    stats = sub.add_parser("stats", help=_("print progress: lessons done, streak, activity"))
+    stats.add_argument("--json", action="store_true", help=_("machine-readable output"))
     stats.set_defaults(handler=run_stats)
     export = sub.add_parser(
-        "export", help="write all progress to a JSON file, or the question bank to an Anki deck (--anki)"
+        "export", help=_("write all progress to a JSON file, or the question bank to an Anki deck (--anki)")
     )
-    export.add_argument("file", nargs="?", help="where to write the progress (JSON)")
-    export.add_argument("--anki", metavar="FILE.apkg", help="write the question bank as an Anki deck instead")
-    export.add_argument("--lang", choices=["en", "zh", "both"], default="both", help="card languages (--anki; default both)")
-    export.add_argument("--topics", help="--anki: only these topics, ids or slugs, comma-separated (e.g. 9,inference)")
-    export.add_argument("--weeks", help="--anki: only these weeks, e.g. 13-16,20")
+    export.add_argument("file", nargs="?", help=_("where to write the progress (JSON)"))
+    export.add_argument("--anki", metavar="FILE.apkg", help=_("write the question bank as an Anki deck instead"))
+    export.add_argument("--lang", choices=["en", "zh", "both"], default="both", help=_("card languages (--anki; default both)"))
+    export.add_argument("--topics", help=_("--anki: only these topics, ids or slugs, comma-separated (e.g. 9,inference)"))
+    export.add_argument("--weeks", help=_("--anki: only these weeks, e.g. 13-16,20"))
     export.set_defaults(handler=run_export)
-    plan = sub.add_parser("plan", help="the 24-week plan: are you on track? (--start, --hours set it)")
-    plan.add_argument("--start", help="the day the plan began, YYYY-MM-DD (default: the day this home was made)")
-    plan.add_argument("--hours", help="study hours a week you aim at (the plan asks 15-20)")
-    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan = sub.add_parser("plan", help=_("the 24-week plan: are you on track? (--start, --hours set it)"))
+    plan.add_argument("--start", help=_("the day the plan began, YYYY-MM-DD (default: the day this home was made)"))
+    plan.add_argument("--hours", help=_("study hours a week you aim at (the plan asks 15-20)"))
+    plan.add_argument("--json", action="store_true", help=_("machine-readable output"))
     plan.set_defaults(handler=run_plan)
-    load = sub.add_parser("import", help="load progress from a file written by `pathway export`")
-    load.add_argument("file", help="the JSON file")
-    load.add_argument("--replace", action="store_true", help="overwrite the progress this home already holds")
+    load = sub.add_parser("import", help=_("load progress from a file written by `pathway export`"))
+    load.add_argument("file", help=_("the JSON file"))
+    load.add_argument("--replace", action="store_true", help=_("overwrite the progress this home already holds"))
     load.set_defaults(handler=run_import)
 
 
@@ -82,23 +83,28 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
     else:
+        days = lambda n: ngettext("{n} day", "{n} days", n).format(n=n)  # noqa: E731
+        actions = ngettext("{n} action", "{n} actions", stats["actions_today"]).format(n=stats["actions_today"])
         print(
-            f"Lessons: {stats['lessons_completed']} / {stats['lessons_total']} done\n"
-            f"Streak: {count(stats['streak_days'], 'day')}; {count(stats['actions_today'], 'action')} today\n"
-            f"Last lesson: {stats['last_lesson'] or '-'}\n"
-            f"Questions: {stats['questions_scheduled']} / {stats['questions_total']} started, "
-            f"{stats['questions_due']} due; review streak {count(stats['review_streak_days'], 'day')}\n"
-            + pace_lines(stats["pace"])
+            _("Lessons: {done} / {total} done").format(done=stats["lessons_completed"], total=stats["lessons_total"]) + "\n"
+            + _("Streak: {days}; {actions} today").format(days=days(stats["streak_days"]), actions=actions) + "\n"
+            + _("Last lesson: {lesson}").format(lesson=stats["last_lesson"] or "-") + "\n"
+            + _("Questions: {started} / {total} started, {due} due; review streak {days}").format(
+                started=stats["questions_scheduled"], total=stats["questions_total"], due=stats["questions_due"],
+                days=days(stats["review_streak_days"]),
+            )
+            + "\n" + pace_lines(stats["pace"])
         )
     return 0
 
 
 def pace_lines(pace: dict) -> str:
-    week = f"week {pace['calendar_week']} of 24" if pace["calendar_week"] <= 24 else "the 24 weeks are over"
-    return (
-        f"Pace: {week} since {pace['start']}; progress at week {pace['progress_week']}: {pace['state']}; "
-        f"{pace['hours_this_week']:.1f} of {pace['weekly_hours']} h this week\n{pace['advice']}"
-    )
+    week = _("week {n} of 24").format(n=pace["calendar_week"]) if pace["calendar_week"] <= 24 else _("24 weeks over")
+    state = pace["state"]  # one of the N_() marked states on Home
+    return _("Pace: {week} since {start}; progress at week {reached}: {state}; {hours} of {goal} h this week").format(
+        week=week, start=pace["start"], reached=pace["progress_week"], state=_(state),
+        hours=f"{pace['hours_this_week']:.1f}", goal=pace["weekly_hours"],
+    ) + "\n" + pace["advice"]
 
 
 def run_plan(args: argparse.Namespace) -> int:
@@ -126,7 +132,7 @@ def run_export(args: argparse.Namespace) -> int:
         raise PathwayError("Name the file to write: `pathway export progress.json`, or `pathway export --anki deck.apkg` for the question bank.")
     engine = open_database(resolve_home(args.home), allow_read_only=True)  # only reads
     counts = export_progress(engine, Path(args.file))
-    print(f"Wrote {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    print(_("Wrote {file}: ").format(file=args.file) + ", ".join(f"{n} {name}" for name, n in counts.items()))
     return 0
 
 
@@ -201,12 +207,14 @@ def run_import(args: argparse.Namespace) -> int:
     if args.replace and has_progress(engine):
         db_file = sqlite_path(database_url(home))
         if db_file is not None:
-            print(f"Backed up the current progress to {backup_file(db_file, 'import')}")
+            print(_("Backed up the current progress to {file}").format(file=backup_file(db_file, "import")))
     counts = import_progress(engine, path, replace=args.replace, known=known, runs_root=home / "runs")
-    print(f"Imported {args.file}: " + ", ".join(f"{n} {name}" for name, n in counts.items()))
+    print(_("Imported {file}: ").format(file=args.file) + ", ".join(f"{n} {name}" for name, n in counts.items()))
     if counts.get("run"):
         print(
-            f"Lab runs came without their files (logs, checkpoints): copy each run's folder from the old "
-            f"home's runs/ to {home / 'runs'} to keep them."
+            _(
+                "Lab runs came without their files (logs, checkpoints): copy each run's folder from the old "
+                "home's runs/ to {runs} to keep them."
+            ).format(runs=home / "runs")
         )
     return 0

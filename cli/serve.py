@@ -16,13 +16,14 @@ import socket
 import sys
 
 from pathway.errors import PathwayError
+from pathway.i18n import _
 from pathway.home import resolve_home
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
-    serve = sub.add_parser("serve", help="run pathway in a web browser (each tab its own session, same progress)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    serve = sub.add_parser("serve", help=_("run pathway in a web browser (each tab its own session, same progress)"))
+    serve.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1: this machine only)"))
+    serve.add_argument("--port", type=int, default=8000, help=_("port to listen on (default 8000)"))
     serve.set_defaults(handler=run_serve)
 
 

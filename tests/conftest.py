@@ -36,3 +36,12 @@ def engine(home: Path):
     engine = open_database(home)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def english_interface():
+    """The interface language is process-wide (pathway.i18n): a test that switched to Chinese leaves English behind."""
+    yield
+    from pathway.i18n import set_language
+
+    set_language("en")

@@ -68,3 +68,25 @@ def test_home_that_is_a_file_gives_exit_2(tmp_path: Path) -> None:
 def test_bad_usage_exits_2() -> None:
     result = run("no-such-command")
     assert result.returncode == 2
+
+
+def test_the_cli_follows_lang_or_the_saved_language(home: Path, content_dir: Path) -> None:
+    """LANG=zh_CN → Chinese; the language chosen in the app (Ctrl+L) → Chinese whatever LANG says; LC_ALL overrides both."""
+
+    def stats(**env: str) -> str:
+        environ = {k: v for k, v in os.environ.items() if k not in ("LANG", "LC_ALL", "LC_MESSAGES")}
+        result = subprocess.run([PATHWAY, "--content-dir", str(content_dir), "stats"], capture_output=True, text=True,
+                                env={**environ, "PATHWAY_HOME": str(home), **env}, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert stats(LANG="en_US.UTF-8").startswith("Lessons: 0 / 3 done")
+    assert stats(LANG="zh_CN.UTF-8").startswith("课程：已学完 0 / 3")
+    from pathway.db import progress
+    from pathway.db.engine import open_database
+
+    engine = open_database(home)
+    progress.update_learner(engine, language="zh")
+    engine.dispose()
+    assert stats(LANG="en_US.UTF-8").startswith("课程：已学完 0 / 3")
+    assert stats(LC_ALL="en_US.UTF-8", LANG="zh_CN.UTF-8").startswith("Lessons: 0 / 3 done")

@@ -16,12 +16,12 @@ from textual.binding import Binding
 from textual.message import Message
 
 from pathway.errors import PathwayError
+from pathway.i18n import N_, _, ngettext, set_language
+from pathway.tui import cjk_wrap
 from pathway.tui.modes import MODES as APP_MODES
 from pathway.tui.study_clock import StudyClock
 from pathway.tui.palette import LessonCommands, ModeCommands, QuestionCommands
 from pathway.tui.screens.home import HomeScreen
-from pathway.words import count
-
 
 
 def lazy_screen(path: str):
@@ -44,6 +44,9 @@ class Data:
     read_only: str | None = None  # why the database cannot be written; None when it can
 
 
+cjk_wrap.install()  # Chinese lessons and labels wrap between characters, not only at spaces
+
+
 class PathwayApp(App):
     TITLE = "pathway"
     CSS_PATH = "pathway.tcss"
@@ -51,10 +54,10 @@ class PathwayApp(App):
     MODES = {mode.id: HomeScreen if mode.id == "home" else lazy_screen(mode.screen) for mode in APP_MODES}
     BINDINGS = [
         *(Binding(mode.key, f"mode('{mode.id}')", mode.title, show=False) for mode in APP_MODES),
-        Binding("f1,question_mark", "help", "Help"),
-        Binding("ctrl+t", "change_theme", "Theme", show=False),
+        Binding("f1,question_mark", "help", N_("Help")),
+        Binding("ctrl+t", "change_theme", N_("Theme"), show=False),
         Binding("ctrl+l", "toggle_language", "中/EN", show=False),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False, priority=True),
     ]
 
     class DataReady(Message):
@@ -109,23 +112,26 @@ class PathwayApp(App):
             self.call_from_thread(self.show_fatal, exc.message)
             return
         data = Data(home=home, engine=engine, course=course, read_only=read_only)
-        self.call_from_thread(self._data_loaded, data, learner.theme)
+        self.call_from_thread(self._data_loaded, data, learner.theme, learner.language)
 
     def _progress_glanced(self, course, glance) -> None:
+        self.show_language(glance.language)
         for screen in self.screen_stack:
             screen.post_message(self.ProgressGlanced(course, glance))
 
-    def _data_loaded(self, data: Data, theme: str) -> None:
+    def _data_loaded(self, data: Data, theme: str, language: str) -> None:
         self.data = data
+        self.show_language(language)
         if theme in self.available_themes:
             self.theme = theme
         if data.course.problems:
             self.announce_content_problems(data.course)
         if data.read_only:
             self.notify(
-                f"{data.read_only}\nMeanwhile lessons and lab runs can be read; Quiz stays closed. "
-                "Restart pathway once it is fixed.",
-                title="Read-only: progress is not saved",
+                _("{reason}\nMeanwhile lessons and lab runs can be read; Quiz stays closed. Restart pathway once it is fixed.").format(
+                    reason=data.read_only
+                ),
+                title=_("Read-only: progress is not saved"),
                 severity="warning",
                 timeout=20,
             )
@@ -141,9 +147,9 @@ class PathwayApp(App):
         if self.data is not None and self.data.read_only:
             if not asked:
                 return
-            self.notify(f"{what} was not saved: the progress database is read-only.", title="Not saved", severity="warning", timeout=4)
+            self.notify(_("{what} was not saved: the progress database is read-only.").format(what=what), title=_("Not saved"), severity="warning", timeout=4)
         else:
-            self.notify(f"{what} was not saved. {error.message}", title="Not saved", severity="error", timeout=10)
+            self.notify(_("{what} was not saved. {reason}").format(what=what, reason=error.message), title=_("Not saved"), severity="error", timeout=10)
 
     def check_command(self) -> str:
         """The checker command that counts problems the way the toast does, with the content folder in use."""
@@ -171,11 +177,13 @@ class PathwayApp(App):
         from textual.markup import escape
 
         listing = "\n".join(f"• {escape(str(p))}" for p in problems[:3])  # "[field]" is not markup
-        more = f"\n…and {len(problems) - 3} more" if len(problems) > 3 else ""
+        more = "\n" + _("…and {n} more").format(n=len(problems) - 3) if len(problems) > 3 else ""
+        found = ngettext("{n} content problem", "{n} content problems", len(problems)).format(n=len(problems))
         self.notify(
-            f"{count(len(problems), 'content problem')}; what could not be read was skipped, the rest loaded:\n"
-            f"{listing}{more}\nRun `{escape(self.check_command())}` for the full list.",
-            title="Content skipped",
+            _("{found}; what could not be read was skipped, the rest loaded:").format(found=found)
+            + f"\n{listing}{more}\n"
+            + _("Run `{command}` for the full list.").format(command=escape(self.check_command())),
+            title=_("Content skipped"),
             severity="warning",
             timeout=15,
         )
@@ -216,11 +224,11 @@ class PathwayApp(App):
                 progress.update_learner(self.data.engine, theme=theme)
             except DatabaseWriteError as exc:
                 if self.data.read_only is None:  # read-only: the theme simply lasts this session
-                    self.write_failed("The theme", exc)
+                    self.write_failed(_("The theme"), exc)
 
     def action_mode(self, mode: str) -> None:
         if self.data is None:
-            self.notify("Still loading your progress…", timeout=2)
+            self.notify(_("Still loading your progress…"), timeout=2)
             return
         if mode == "quiz" and self.quiz_refused():
             return
@@ -231,8 +239,8 @@ class PathwayApp(App):
         if self.data is None or self.data.read_only is None:
             return False
         self.notify(
-            f"Quiz is closed because your answers could not be saved. {self.data.read_only}",
-            title="Read-only: Quiz closed",
+            _("Quiz is closed because your answers could not be saved. {reason}").format(reason=self.data.read_only),
+            title=_("Read-only: Quiz closed"),
             severity="warning",
             timeout=12,
         )
@@ -248,12 +256,22 @@ class PathwayApp(App):
         try:
             progress.update_learner(self.data.engine, language=language)
         except DatabaseWriteError as exc:  # the screens read the language from the database
-            self.write_failed("The language change", exc)
+            self.write_failed(_("The language change"), exc)
             return
-        self.notify("语言：中文 (lessons fall back to English where no Chinese text exists yet)" if language == "zh" else "Language: English", timeout=4)
-        refresh = getattr(self.screen, "language_changed", None)
-        if refresh is not None:
-            refresh()
+        self.show_language(language)
+        self.notify("语言：中文" if language == "zh" else "Language: English", timeout=3)
+
+    def show_language(self, language: str) -> None:
+        """Draw the interface in `language`: the screens on view redraw in place, the others when they come back."""
+        from pathway.i18n import current_language
+
+        if language == current_language():
+            return
+        set_language(language)
+        for screen in self.screen_stack:  # a modal (Help) and the screen under it
+            redraw = getattr(screen, "redraw_language", None)
+            if redraw is not None:
+                redraw()
 
     def action_help(self) -> None:
         from pathway.tui.screens.help import HelpScreen, help_markdown

@@ -7,6 +7,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from pathway.i18n import _
 from pathway.tui.modes import MODES
 
 # "week 10", "wk10", "w10", "W 03", "第10周": a week number, however it is written.
@@ -69,11 +70,11 @@ class LessonCommands(Provider):
                 if rest is None or narrowed > 0:
                     score = WEEK_SCORE + narrowed
             if score > 0:
-                yield Hit(score, matcher.highlight(text), partial(self.app.open_lesson, lesson.id), help="Open lesson")
+                yield Hit(score, matcher.highlight(text), partial(self.app.open_lesson, lesson.id), help=_("Open lesson"))
 
     async def discover(self) -> Hits:
         for lesson in self._lessons()[:8]:
-            yield DiscoveryHit(f"W{lesson.meta.week:02d} {lesson.meta.title.en}", partial(self.app.open_lesson, lesson.id), help="Open lesson")
+            yield DiscoveryHit(f"W{lesson.meta.week:02d} {lesson.meta.title.en}", partial(self.app.open_lesson, lesson.id), help=_("Open lesson"))
 
 
 class QuestionCommands(Provider):
@@ -93,7 +94,7 @@ class QuestionCommands(Provider):
                     score * 0.9,
                     matcher.highlight(text),
                     partial(self.app.open_question, question.id),
-                    help="Answer it (counts toward its review schedule)",
+                    help=_("Answer it (counts toward its review schedule)"),
                 )
 
 
@@ -101,11 +102,11 @@ class ModeCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for mode in MODES:
-            text = f"Go to {mode.title}"
-            score = matcher.match(text)
+            text = _("Go to {mode}").format(mode=_(mode.title))
+            score = max(matcher.match(text), matcher.match(f"Go to {mode.title}"))
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(self.app.action_mode, mode.id))
-        text = "Switch language: English / 中文"
+        text = _("Switch language: English / 中文")
         score = max(matcher.match(text), matcher.match("language chinese english"))
         if score > 0:
-            yield Hit(score, matcher.highlight(text), self.app.action_toggle_language, help="Lessons and questions (Ctrl+L)")
+            yield Hit(score, matcher.highlight(text), self.app.action_toggle_language, help=_("Lessons, questions and the interface (Ctrl+L)"))

@@ -13,6 +13,7 @@ from typing import Any
 from textual import on, work
 from textual.message import Message
 
+from pathway.i18n import _
 from pathway.tui.editor import edit_in_terminal, scratch_file
 from pathway.tui.quiz.question_card import SOLUTION_AFTER_TRIES, QuestionCard
 from pathway.tui.screens.base import ModeScreen
@@ -72,4 +73,4 @@ class CodeExercise(ModeScreen):
         if not edit_in_terminal(self.app, path):
             return
         card.set_code(path.read_text(encoding="utf-8"))
-        self.notify("Your edits are in the editor: Ctrl+R runs the tests.", timeout=3)
+        self.notify(_("Your edits are in the editor: Ctrl+R runs the tests."), timeout=3)

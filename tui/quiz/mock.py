@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Markdown, OptionList, Select
 from textual.widgets.option_list import Option
 
+from pathway.i18n import _
 from pathway.tui.quiz.question_card import QuestionCard
 from pathway.tui.screens.base import ModeScreen
 
@@ -41,7 +42,7 @@ class MockInterview(ModeScreen):
                 self.engine, self.course.questions, settings, grade=grade_any, expected=correct_answer, clock=self.clock
             )
         except ValueError as exc:
-            self.notify(f"No mock interview: {exc}.", severity="warning", timeout=4)
+            self.notify(_("No mock interview: {reason}.").format(reason=exc), severity="warning", timeout=4)
             return
         self.mode, self.to_rate, self.ratings = "mock", [], {}
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-session"
@@ -81,7 +82,7 @@ class MockInterview(ModeScreen):
         if event is None:
             self.update_bar()
             return
-        self.notify("Time is up for the interview." if event == "total" else "Time is up for that question.", timeout=3)
+        self.notify(_("Time is up for the interview.") if event == "total" else _("Time is up for that question."), timeout=3)
         self.after_mock_step()
 
     def next_self_rating(self) -> None:
@@ -113,14 +114,15 @@ class MockInterview(ModeScreen):
         mocks = list_mocks(self.engine)
         for mock in mocks:
             when = mock.started_at.astimezone().strftime("%Y-%m-%d %H:%M")
-            score = f"{mock.percent:g}%" if mock.percent is not None else "unfinished"
-            weak = f" · weak: {', '.join(map(str, mock.weak_topics))}" if mock.weak_topics else ""
-            listing.add_option(Option(f"#{mock.id}  {when}  {mock.length} questions  {score}{weak}", id=str(mock.id)))
+            score = f"{mock.percent:g}%" if mock.percent is not None else _("unfinished")
+            weak = " · " + _("weak: {topics}").format(topics=", ".join(map(str, mock.weak_topics))) if mock.weak_topics else ""
+            questions = _("{n} questions").format(n=mock.length)
+            listing.add_option(Option(f"#{mock.id}  {when}  {questions}  {score}{weak}", id=str(mock.id)))
         listing.display = True
         if mocks:
             listing.highlighted = 0  # without a highlight, Enter would select nothing
         self.query_one("#report", Markdown).update(
-            "*Enter opens a report; q goes back.*" if mocks else "No mock interviews yet."
+            _("*Enter opens a report; q goes back.*") if mocks else _("No mock interviews yet.")
         )
         self.query_one("#quiz-views", ContentSwitcher).current = "quiz-report"
         listing.focus()
@@ -137,6 +139,6 @@ class MockInterview(ModeScreen):
             return
         summary = unfinished_mock(self.engine, mock_id)
         if summary is None:
-            self.notify(f"Mock interview #{mock_id} is no longer in the database.", severity="warning", timeout=4)
+            self.notify(_("Mock interview #{id} is no longer in the database.").format(id=mock_id), severity="warning", timeout=4)
             return
         self.show_markdown_report(unfinished_markdown(summary, self.language))

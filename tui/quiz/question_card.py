@@ -22,20 +22,21 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Markdown, Static, TextArea
 
+from pathway.i18n import N_, _, ngettext
 from pathway.tui.quiz.code_editor import CodeEditor
 from pathway.tui.quiz.markup import inline
 
 TYPE_NAMES = {
-    "single": "single choice",
-    "multi": "multiple answers",
-    "numeric": "number",
-    "recall": "recall",
-    "order": "put in order",
-    "code": "code exercise",
-    "design": "system design",
+    "single": N_("single choice"),
+    "multi": N_("multiple answers"),
+    "numeric": N_("number"),
+    "recall": N_("recall"),
+    "order": N_("put in order"),
+    "code": N_("code exercise"),
+    "design": N_("system design"),
 }
-LEVEL_NAMES = {"E": "easy", "M": "medium", "H": "hard"}
-RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+LEVEL_NAMES = {"E": N_("easy"), "M": N_("medium"), "H": N_("hard")}
+RATINGS = {1: N_("Again"), 2: N_("Hard"), 3: N_("Good"), 4: N_("Easy")}
 SOLUTION_AFTER_TRIES = 3
 
 
@@ -54,7 +55,7 @@ def shuffled_order(question) -> list[int]:
     """Item indices in a stable shuffled order that is not already the answer."""
     indices = list(range(len(question.items)))
     rng = random.Random(question.id)
-    for _ in range(10):
+    for _attempt in range(10):
         rng.shuffle(indices)
         positions = [question.items[i].position for i in indices]
         if positions != sorted(positions):
@@ -91,19 +92,19 @@ class QuestionCard(Vertical, can_focus=True):
 
     BINDINGS = [
         *(Binding(str(n), f"number({n})", show=False) for n in range(1, 6)),
-        Binding("enter", "submit", "Submit"),
-        Binding("space", "reveal", "Reveal"),
-        Binding("h", "hint", "Hint"),
+        Binding("enter", "submit", N_("Submit")),
+        Binding("space", "reveal", N_("Reveal")),
+        Binding("h", "hint", N_("Hint")),
         Binding("up", "cursor(-1)", show=False),
         Binding("down", "cursor(1)", show=False),
-        Binding("shift+up,K", "move(-1)", "Move ↑", key_display="⇧↑"),
-        Binding("shift+down,J", "move(1)", "Move ↓", key_display="⇧↓"),
-        Binding("ctrl+r", "run_tests", "Run tests", priority=True),
+        Binding("shift+up,K", "move(-1)", N_("Move ↑"), key_display="⇧↑"),
+        Binding("shift+down,J", "move(1)", N_("Move ↓"), key_display="⇧↓"),
+        Binding("ctrl+r", "run_tests", N_("Run tests"), priority=True),
         # The editor and the number field are not focused at first, so that keys stay keys:
         # i or Enter goes in, Esc comes out (leave_field; CodeEditor.Left for the editor).
-        Binding("i,enter", "edit", "Edit", key_display="i"),
-        Binding("i,enter", "type_answer", "Type answer", key_display="i"),
-        Binding("escape", "leave_field", "Stop typing"),
+        Binding("i,enter", "edit", N_("Edit"), key_display="i"),
+        Binding("i,enter", "type_answer", N_("Type answer"), key_display="i"),
+        Binding("escape", "leave_field", N_("Stop typing")),
         Binding("e", "external_editor", "$EDITOR", show=False),  # the card's help line names it
     ]
 
@@ -124,7 +125,7 @@ class QuestionCard(Vertical, can_focus=True):
         super().__init__(**kwargs)
         self.question = question
         self.language = language
-        self.topic = topic or f"topic {question.topic}"  # the topic's title, for the header
+        self.topic = topic or _("topic {n}").format(n=question.topic)  # the topic's title, for the header
         self.feedback = feedback
         self.rate_only = rate_only  # a mock's recall item at the end: model answer shown, rate it
         self.kind = question.type
@@ -138,6 +139,7 @@ class QuestionCard(Vertical, can_focus=True):
         self.suggested: int | None = None
         self.verdict = ""  # e.g. "✓ Right." shown above the rating
         self.shown_at = time.monotonic()
+        self._shown: tuple | None = None  # what the feedback pane shows, to redraw it in another language
 
     @property
     def code(self) -> str:
@@ -152,24 +154,49 @@ class QuestionCard(Vertical, can_focus=True):
     def compose(self) -> ComposeResult:
         q = self.question
         with VerticalScroll(id="q-scroll"):
-            level = LEVEL_NAMES.get(q.difficulty, q.difficulty)
-            yield Static(
-                f"[dim]W{q.week:02d} · {escape(self.topic)} · {level} · {TYPE_NAMES[self.kind]} · {q.id}[/]",
-                classes="q-meta",
-            )
+            yield Static(self.meta_line(), classes="q-meta")
             yield Markdown(self.t(q.prompt), classes="q-prompt")
             yield Static("", id="q-body")
             if self.kind == "numeric":
-                unit = f" ({q.unit})" if q.unit else ""
-                yield Input(placeholder=f"your answer{unit}, then Enter", id="q-number")
+                yield Input(placeholder=self.number_placeholder(), id="q-number")
             yield Static("", id="q-result")
             if self.kind == "code":
                 editor = CodeEditor.code_editor(q.starter, language="python", id="q-code", soft_wrap=False)
-                editor.border_title = "your code"
+                editor.border_title = _("your code")
                 yield editor
             yield Static("", id="q-hints")
             yield Markdown("", id="q-feedback")
         yield Static("", id="q-rate")
+
+    def meta_line(self) -> str:
+        q = self.question
+        level = _(LEVEL_NAMES[q.difficulty]) if q.difficulty in LEVEL_NAMES else q.difficulty
+        return f"[dim]W{q.week:02d} · {escape(self.topic)} · {level} · {_(TYPE_NAMES[self.kind])} · {q.id}[/]"
+
+    def number_placeholder(self) -> str:
+        unit = self.question.unit
+        return _("your answer ({unit}), then Enter").format(unit=unit) if unit else _("your answer, then Enter")
+
+    def redraw_language(self, language: str, topic: str, memory: str = "") -> None:
+        """Ctrl+L: the same question, in the same state (choices, hints, feedback), in `language`."""
+        self.language, self.topic = language, topic
+        self.query_one(".q-meta", Static).update(self.meta_line())
+        self.query_one(".q-prompt", Markdown).update(self.t(self.question.prompt))
+        if self.kind == "numeric":
+            self.query_one("#q-number", Input).placeholder = self.number_placeholder()
+        if self.kind == "code":
+            self.query_one("#q-code", TextArea).border_title = _("your code")
+        if self.hints_used:
+            self.draw_hints()
+        shown = self._shown
+        if shown is not None and shown[0] == "model":
+            self.reveal_model_answer()
+        elif shown is not None and shown[0] == "feedback":
+            _kind, correct, detail, _memory = shown
+            self.verdict = self.verdict_text(correct, detail)
+            self.show_markdown(self.feedback_markdown(memory or _memory))
+        self.draw_body()
+        self.draw_rating()
 
     def on_mount(self) -> None:
         self.shown_at = time.monotonic()
@@ -200,9 +227,12 @@ class QuestionCard(Vertical, can_focus=True):
         lines: list[str] = []
         reviewed = self.phase in ("feedback", "done") and self.feedback
         if self.kind in ("single", "multi"):
-            how = "one answer" if self.kind == "single" else "every right answer"
             if not reviewed:
-                lines.append(f"[dim]Press 1–{len(q.choices)} to choose {how}, Enter to submit.[/]")
+                if self.kind == "single":
+                    how = _("Press 1–{n} to choose one answer, Enter to submit.")
+                else:
+                    how = _("Press 1–{n} to choose every right answer, Enter to submit.")
+                lines.append("[dim]" + how.format(n=len(q.choices)) + "[/]")
             for row, i in enumerate(self.choice_order):
                 choice = q.choices[i]
                 mark = "●" if i in self.chosen else "○"
@@ -217,38 +247,41 @@ class QuestionCard(Vertical, can_focus=True):
                 lines.append(text)
         elif self.kind == "order":
             if not reviewed:
-                lines.append("[dim]↑↓ pick an item, Shift+↑↓ (or K/J) move it, Enter to submit.[/]")
+                lines.append("[dim]" + _("↑↓ pick an item, Shift+↑↓ (or K/J) move it, Enter to submit.") + "[/]")
             for row, index in enumerate(self.order):
                 item = q.items[index]
                 text = f"{row + 1}. {inline(self.t(item.text))}"
                 if reviewed:
-                    text += f"  [dim](position {item.position})[/]"
+                    text += "  [dim]" + _("(position {n})").format(n=item.position) + "[/]"
                 elif row == self.cursor:
                     text = f"[reverse]{text}[/]"
                 lines.append(text)
         elif self.kind in ("recall", "design") and self.phase == "answering":
             if self.feedback:
-                lines.append("[dim]Answer out loud or on paper, then Space shows the model answer.[/]")
+                lines.append("[dim]" + _("Answer out loud or on paper, then Space shows the model answer.") + "[/]")
             else:
-                lines.append("[dim]Answer out loud or on paper, then Space moves on; you rate it at the end.[/]")
+                lines.append("[dim]" + _("Answer out loud or on paper, then Space moves on; you rate it at the end.") + "[/]")
         elif self.kind == "code" and self.phase == "answering":
             if self.is_mounted and self.typing:
-                lines.append("[b]Editing[/b] [dim]· Ctrl+R runs the tests · Esc leaves the editor (then h hint, q back)[/]")
+                lines.append(_("[b]Editing[/b] [dim]· Ctrl+R runs the tests · Esc leaves the editor (then h hint, q back)[/]"))
             else:
                 lines.append(
-                    f"[dim]Press[/] [b]i[/b] [dim]or[/] [b]Enter[/b] [dim]to edit the code here ([/][b]e[/b][dim] in $EDITOR), "
-                    f"Ctrl+R to run the tests; after {SOLUTION_AFTER_TRIES} tries the solution shows.[/]"
+                    _(
+                        "[dim]Press[/] [b]i[/b] [dim]or[/] [b]Enter[/b] [dim]to edit the code here ([/][b]e[/b][dim] in $EDITOR), "
+                        "Ctrl+R to run the tests; after {n} tries the solution shows.[/]"
+                    ).format(n=SOLUTION_AFTER_TRIES)
                 )
         elif self.kind == "numeric" and self.phase == "answering":
             if self.is_mounted and self.typing:
-                lines.append("[b]Typing[/b] [dim]· Enter submits · Esc leaves the field[/]")
+                lines.append(_("[b]Typing[/b] [dim]· Enter submits · Esc leaves the field[/]"))
             else:
-                lines.append("[dim]Press[/] [b]i[/b] [dim]or[/] [b]Enter[/b] [dim]to type your answer.[/]")
+                lines.append(_("[dim]Press[/] [b]i[/b] [dim]or[/] [b]Enter[/b] [dim]to type your answer.[/]"))
         self.query_one("#q-body", Static).update("\n".join(lines))
 
     def draw_hints(self) -> None:
         hints = self.question.hints[: self.hints_used]
-        text = "\n".join(f"[b $warning]Hint {i + 1}:[/] {inline(self.t(h))}" for i, h in enumerate(hints))
+        label = _("Hint {n}:")
+        text = "\n".join(f"[b $warning]{label.format(n=i + 1)}[/] {inline(self.t(h))}" for i, h in enumerate(hints))
         self.show_text("#q-hints", text)
 
     def draw_rating(self) -> None:
@@ -258,19 +291,21 @@ class QuestionCard(Vertical, can_focus=True):
             return
         parts = []
         for n, name in RATINGS.items():
-            part = f"[b]{n}[/] {name}"
+            part = f"[b]{n}[/] {_(name)}"
             parts.append(f"[reverse]{part}[/]" if n == self.suggested else part)
-        tail = "  [dim]Enter takes the suggestion[/]" if self.suggested else ""
+        tail = "  [dim]" + _("Enter takes the suggestion") + "[/]" if self.suggested else ""
         verdict = f"{self.verdict}\n" if self.verdict else ""
-        bar.update(f"{verdict}Rate:  " + "   ".join(parts) + tail)
+        bar.update(verdict + _("Rate:") + "  " + "   ".join(parts) + tail)
 
     def reveal_model_answer(self) -> None:
         q = self.question
         rubric = "\n".join(f"- {self.t(point)}" for point in q.rubric)
-        self.show_markdown(f"**Model answer**\n\n{self.t(q.model_answer)}\n\n**It should mention**\n\n{rubric}\n\n{self.t(q.explanation)}")
+        model, mention = _("Model answer"), _("It should mention")
+        self.show_markdown(f"**{model}**\n\n{self.t(q.model_answer)}\n\n**{mention}**\n\n{rubric}\n\n{self.t(q.explanation)}")
+        self._shown = ("model",)
         self.phase = "feedback"
         self.suggested = None
-        self.verdict = "[dim]How well did your answer match the model answer?[/]"
+        self.verdict = "[dim]" + _("How well did your answer match the model answer?") + "[/]"
         self.draw_body()
         self.draw_rating()
 
@@ -289,24 +324,9 @@ class QuestionCard(Vertical, can_focus=True):
 
     def show_feedback(self, correct: bool, suggested: int, detail: str = "", memory: str = "") -> None:
         """After grading: mark the answer, explain every option, suggest a rating."""
-        q = self.question
-        self.verdict = "[b $success]✓ Right.[/]" if correct else "[b $error]✗ Not quite.[/]"
-        if detail:
-            self.verdict += f" [dim]{escape(detail)}[/]"
-        parts = []
-        if self.kind == "numeric":
-            unit = f" {q.unit}" if q.unit else ""
-            parts.append(f"Answer: **{q.answer:g}{unit}** (±{q.tolerance:g})")
-        if self.kind == "code":
-            parts.append("**Solution**\n\n```python\n" + q.solution.rstrip() + "\n```")
-            if q.buggy_variants:  # each `why` is a sentence of its own: a list, not "A common bug: Zeroes…"
-                parts.append("**Common bugs**\n\n" + "\n".join(f"- {self.t(variant.why)}" for variant in q.buggy_variants))
-        parts.append(self.t(q.explanation))
-        if q.references:
-            parts.append("Read more: " + "; ".join(r.title for r in q.references))
-        if memory:
-            parts.append(f"*{memory}*")
-        self.show_markdown("\n\n".join(parts))
+        self._shown = ("feedback", correct, detail, memory)
+        self.verdict = self.verdict_text(correct, detail)
+        self.show_markdown(self.feedback_markdown(memory))
         self.suggested = suggested
         self.phase = "feedback"
         self.draw_body()
@@ -317,10 +337,33 @@ class QuestionCard(Vertical, can_focus=True):
             editor.add_class("reviewed")
         self.draw_rating()
 
+    @staticmethod
+    def verdict_text(correct: bool, detail: str) -> str:
+        verdict = "[b $success]" + _("✓ Right.") + "[/]" if correct else "[b $error]" + _("✗ Not quite.") + "[/]"
+        return verdict + (f" [dim]{escape(detail)}[/]" if detail else "")
+
+    def feedback_markdown(self, memory: str) -> str:
+        """The answer explained: the right number or the solution, the explanation, sources, the memory line."""
+        q = self.question
+        parts = []
+        if self.kind == "numeric":
+            unit = f" {q.unit}" if q.unit else ""
+            parts.append(_("Answer: **{answer}** (±{tolerance})").format(answer=f"{q.answer:g}{unit}", tolerance=f"{q.tolerance:g}"))
+        if self.kind == "code":
+            parts.append("**" + _("Solution") + "**\n\n```python\n" + q.solution.rstrip() + "\n```")
+            if q.buggy_variants:  # each `why` is a sentence of its own: a list, not "A common bug: Zeroes…"
+                parts.append("**" + _("Common bugs") + "**\n\n" + "\n".join(f"- {self.t(variant.why)}" for variant in q.buggy_variants))
+        parts.append(self.t(q.explanation))
+        if q.references:
+            parts.append(_("Read more:") + " " + "; ".join(r.title for r in q.references))
+        if memory:
+            parts.append(f"*{memory}*")
+        return "\n\n".join(parts)
+
     def show_test_result(self, result, *, can_retry: bool) -> None:
         """A code run that did not pass: which tests failed and why; the editor stays open."""
         colour = "$success" if result.passed else "$error"
-        which = f"try {self.tries}" if self.last_run_counted else "the starter as given: not counted as a try"
+        which = _("try {n}").format(n=self.tries) if self.last_run_counted else _("the starter as given: not counted as a try")
         lines = [f"[b {colour}]{escape(result.summary())}[/]  [dim]{which}[/]"]
         if result.status not in ("passed", "failed") and result.message != result.summary():
             lines.append(escape(result.message))  # summary() already is the message for a timeout or crash
@@ -328,10 +371,10 @@ class QuestionCard(Vertical, can_focus=True):
             mark = "[green]✓[/]" if test.passed else "[red]✗[/]"
             lines.append(f"{mark} {escape(test.name)}" + (f"  [dim]{escape(test.message)}[/]" if test.message else ""))
         if result.output.strip():
-            lines.append("[dim]output:[/] " + escape(result.output.strip().splitlines()[-1]))
+            lines.append("[dim]" + _("output:") + "[/] " + escape(result.output.strip().splitlines()[-1]))
         left = SOLUTION_AFTER_TRIES - self.tries
         if can_retry and left > 0:
-            lines.append(f"[dim]{left} more {'try' if left == 1 else 'tries'} before the solution shows.[/]")
+            lines.append("[dim]" + ngettext("{n} more try before the solution shows.", "{n} more tries before the solution shows.", left).format(n=left) + "[/]")
         self.show_text("#q-result", "\n".join(lines))
         self.phase = "answering"
 
@@ -409,7 +452,7 @@ class QuestionCard(Vertical, can_focus=True):
             return
         if self.kind in ("single", "multi"):
             if not self.chosen:
-                self.notify("Choose with the number keys first.", timeout=2)
+                self.notify(_("Choose with the number keys first."), timeout=2)
                 return
             answer = next(iter(self.chosen)) if self.kind == "single" else sorted(self.chosen)
             self.submit(answer)
@@ -424,7 +467,7 @@ class QuestionCard(Vertical, can_focus=True):
         try:
             parse_number(text, self.question.unit)
         except AnswerError:
-            self.notify(f"{text!r} is not a number. Try e.g. 4096, 1,024 or 3e-4.", severity="warning", timeout=3)
+            self.notify(_("{text!r} is not a number. Try e.g. 4096, 1,024 or 3e-4.").format(text=text), severity="warning", timeout=3)
             return
         self.submit(text)
 
@@ -435,7 +478,7 @@ class QuestionCard(Vertical, can_focus=True):
         self.last_run_counted = self.code.strip() != self.question.starter.strip()
         self.tries += self.last_run_counted
         self.phase = "grading"
-        self.show_text("#q-result", "[dim]Running the tests…[/]")
+        self.show_text("#q-result", "[dim]" + _("Running the tests…") + "[/]")
         self.submit(self.code)
 
     def action_edit(self) -> None:

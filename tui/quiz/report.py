@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-STATUS = {"answered": "", "skipped": "skipped", "timed_out": "time ran out", "not_reached": "not reached"}
+from pathway.i18n import N_, _
+
+STATUS = {"answered": "", "skipped": N_("skipped"), "timed_out": N_("time ran out"), "not_reached": N_("not reached")}
 # An unfinished interview's log cannot tell a skip from a timeout: "skipped" there means either.
 
 
@@ -25,7 +27,7 @@ def answer_text(question, answer: Any, language: str) -> str:
     except (IndexError, TypeError, ValueError):
         return str(answer)
     if kind == "code":
-        return "(your code)"
+        return _("(your code)")
     return str(answer)
 
 
@@ -36,46 +38,49 @@ def _cell(text: str) -> str:
 def report_markdown(report: dict, course, language: str = "en") -> str:
     score = report["score"]
     lines = [
-        f"# Mock interview #{report['mock_id']}: {score['correct']} / {score['total']} ({score['percent']:g}%)",
+        "# " + _("Mock interview #{id}: {right} / {total} ({percent}%)").format(
+            id=report["mock_id"], right=score["correct"], total=score["total"], percent=f"{score['percent']:g}"
+        ),
         "",
-        f"{score['asked']} asked in {report['total_seconds']:.0f} s"
-        + ("; the time ran out before the end." if report["time_up"] else "."),
+        (_("{asked} asked in {seconds:.0f} s; the time ran out before the end.") if report["time_up"] else _("{asked} asked in {seconds:.0f} s.")).format(
+            asked=score["asked"], seconds=report["total_seconds"]
+        ),
         "",
-        "## Score by topic",
+        "## " + _("Score by topic"),
         "",
-        "| topic | right | asked | score |",
+        _("| topic | right | asked | score |"),
         "|---|---:|---:|---:|",
     ]
     for topic, entry in sorted(report["by_topic"].items(), key=lambda kv: int(kv[0])):
         found = course.topic(int(topic))
-        name = found.title.get(language) if found else f"topic {topic}"
-        weak = " (weak)" if int(topic) in report["weak_topics"] else ""
+        name = found.title.get(language) if found else _("topic {n}").format(n=topic)
+        weak = " " + _("(weak)") if int(topic) in report["weak_topics"] else ""
         lines.append(f"| {_cell(name)}{weak} | {entry['correct']} | {entry['asked']} | {entry['score']:.0%} |")
-    lines += ["", "## Time per question", "", "| # | question | seconds | result |", "|---:|---|---:|---|"]
+    lines += ["", "## " + _("Time per question"), "", _("| # | question | seconds | result |"), "|---:|---|---:|---|"]
     for n, item in enumerate(report["items"], 1):
-        result = "right" if item["correct"] else (STATUS[item["status"]] or "wrong")
+        result = _("right") if item["correct"] else (_(STATUS[item["status"]]) if STATUS[item["status"]] else _("wrong"))
         lines.append(f"| {n} | {item['question_id']} | {item['seconds']:.0f} | {result} |")
     missed = [item for item in report["items"] if not item["correct"]]
     if missed:
-        lines += ["", "## The answers to what you missed", ""]
+        lines += ["", "## " + _("The answers to what you missed"), ""]
     for item in missed:
         question = course.question(item["question_id"])
         if question is None:
-            lines += [f"### {item['question_id']}", "", "This question is no longer in the bank.", ""]
+            lines += [f"### {item['question_id']}", "", _("This question is no longer in the bank."), ""]
             continue
         lines += [f"### {question.prompt.get(language)}", ""]
-        lines.append(f"Your answer: {answer_text(question, item['answer'], language)}")
+        lines.append(_("Your answer: {answer}").format(answer=answer_text(question, item["answer"], language)))
         lines.append("")
         if question.type in ("recall", "design"):
-            lines += ["Model answer: " + question.model_answer.get(language), ""]
+            lines += [_("Model answer: {answer}").format(answer=question.model_answer.get(language)), ""]
         elif question.type == "code":
             lines += ["```python", question.solution.rstrip(), "```", ""]
         else:
             expected = item.get("expected")
-            lines += [f"Right answer: **{answer_text(question, expected, language)}**", ""]
+            lines += [_("Right answer: **{answer}**").format(answer=answer_text(question, expected, language)), ""]
         lines += [question.explanation.get(language), ""]
     if report["weak_topics"]:
-        lines += ["", "Weak topics were added to your review queue: their cards are due now."]
+        lines += ["", _("Weak topics were added to your review queue: their cards are due now.")]
     return "\n".join(lines)
 
 
@@ -86,22 +91,27 @@ def unfinished_markdown(summary: dict, language: str = "en") -> str:
     right = sum(bool(item["correct"]) for item in answered)
     when = summary["started_at"].astimezone().strftime("%Y-%m-%d %H:%M")
     lines = [
-        f"# Mock interview #{summary['mock_id']}: left unfinished",
+        "# " + _("Mock interview #{id}: left unfinished").format(id=summary["mock_id"]),
         "",
-        f"Started {when}; {len(answered)} of {len(items)} questions answered before it was left"
-        + (f", {right} of them right." if answered else "."),
+        (
+            _("Started {when}; {answered} of {total} questions answered before it was left, {right} of them right.")
+            if answered
+            else _("Started {when}; {answered} of {total} questions answered before it was left.")
+        ).format(when=when, answered=len(answered), total=len(items), right=right),
         "",
-        "An interview that was left has no score and cannot be resumed: its answers are in your "
-        "review history, and a new interview starts from the Quiz menu.",
+        _(
+            "An interview that was left has no score and cannot be resumed: its answers are in your "
+            "review history, and a new interview starts from the Quiz menu."
+        ),
         "",
-        "| # | question | seconds | result |",
+        _("| # | question | seconds | result |"),
         "|---:|---|---:|---|",
     ]
     for n, item in enumerate(items, 1):
         if item["status"] == "answered":
-            result = "right" if item["correct"] else "wrong"
+            result = _("right") if item["correct"] else _("wrong")
         else:
-            result = STATUS.get(item["status"], item["status"]) or item["status"]
+            result = _(STATUS[item["status"]]) if STATUS.get(item["status"]) else item["status"]
         seconds = f"{item['seconds']:.0f}" if item["status"] != "not_reached" else ""
         lines.append(f"| {n} | {item['question_id']} | {seconds} | {result} |")
     return "\n".join(lines)

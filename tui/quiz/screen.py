@@ -18,10 +18,10 @@ from textual.widgets import ContentSwitcher, Markdown, OptionList, Select, Stati
 from textual.widgets.option_list import Option
 
 from pathway.durations import clock
+from pathway.i18n import N_, _, ngettext, npgettext
 from pathway.tui.quiz.code_exercise import Answer, CodeExercise
 from pathway.tui.quiz.mock import MockInterview
 from pathway.tui.quiz.question_card import QuestionCard
-from pathway.words import count
 
 
 def reviews_card(engine, question_id: str) -> bool:
@@ -31,16 +31,16 @@ def reviews_card(engine, question_id: str) -> bool:
     return reviews.get_card(engine, question_id) is not None
 
 ALL = "all"
-LEVELS = {"E": "easy", "M": "medium", "H": "hard"}
+LEVELS = {"E": N_("easy"), "M": N_("medium"), "H": N_("hard")}
 
 
 class QuizScreen(CodeExercise, MockInterview):
     MODE = "quiz"
     CSS_PATH = "../quiz.tcss"
     BINDINGS = [
-        Binding("q,escape", "back", "Back"),
-        Binding("n", "skip", "Skip"),
-        Binding("x", "forget", "Forget"),
+        Binding("q,escape", "back", N_("Back")),
+        Binding("n", "skip", N_("Skip")),
+        Binding("x", "forget", N_("Forget")),
     ]
     clock = staticmethod(time.monotonic)  # the mock interview's clock; tests replace it
 
@@ -64,13 +64,13 @@ class QuizScreen(CodeExercise, MockInterview):
         yield from self.compose_tabs()
         with ContentSwitcher(initial="quiz-chooser", id="quiz-views"):
             with Vertical(id="quiz-chooser"):
-                yield Static("Loading…", id="quiz-summary")
+                yield Static(_("Loading…"), id="quiz-summary")
                 yield OptionList(id="quiz-modes")
                 with Horizontal(id="quiz-filters"):
-                    yield Select([("all topics", ALL)], allow_blank=False, id="f-topic")
-                    yield Select([("all weeks", ALL)], allow_blank=False, id="f-week")
-                    yield Select([("any level", ALL), *((name, key) for key, name in LEVELS.items())], allow_blank=False, id="f-level")
-                    yield Select([(f"mock: {n}", n) for n in (5, 10, 20)], value=10, allow_blank=False, id="f-length")
+                    yield Select([(_("all topics"), ALL)], allow_blank=False, id="f-topic")
+                    yield Select([(_("all weeks"), ALL)], allow_blank=False, id="f-week")
+                    yield Select(self.level_options(), allow_blank=False, id="f-level")
+                    yield Select(self.length_options(), value=10, allow_blank=False, id="f-length")
             with Vertical(id="quiz-session"):
                 yield Static("", id="quiz-bar")
                 yield Vertical(id="card-slot")
@@ -95,6 +95,24 @@ class QuizScreen(CodeExercise, MockInterview):
 
         return progress.get_learner(self.engine).language
 
+    @staticmethod
+    def level_options() -> list[tuple[str, str]]:
+        return [(_("any level"), ALL), *((_(name), key) for key, name in LEVELS.items())]
+
+    @staticmethod
+    def length_options() -> list[tuple[str, int]]:
+        return [(_("mock: {n}").format(n=n), n) for n in (5, 10, 20)]
+
+    def language_changed(self) -> None:
+        """Ctrl+L: the chooser, the filters and the question on screen in the new language; answers and session stay."""
+        self.refresh_chooser(focus=self.mode is None)
+        for selector, options in (("#f-level", self.level_options()), ("#f-length", self.length_options())):
+            self._fill(selector, options)
+        if self.card is not None and self.card.is_mounted:
+            memory = self.memory_text(self.card.question.id) if self.mode != "mock" else ""  # not rated yet: the same state
+            self.card.redraw_language(self.language, self.topic_name(self.card.question.topic), memory)
+            self.update_bar()
+
     def on_mount(self) -> None:
         if self.data is not None:
             self.refresh_chooser()
@@ -115,10 +133,10 @@ class QuizScreen(CodeExercise, MockInterview):
         self._pending_question = None
         known = [qid for qid in question_ids if self.course.question(qid) is not None]
         if not known:
-            self.notify(f"No question with id {question_ids[0]!r}." if question_ids else "No questions.", severity="warning")
+            self.notify(_("No question with id {id!r}.").format(id=question_ids[0]) if question_ids else _("No questions."), severity="warning")
             return
         if self.mode == "mock":
-            self.notify("Finish or leave the mock interview first (q).", timeout=3)
+            self.notify(_("Finish or leave the mock interview first (q)."), timeout=3)
             return
         self.mode, self.queue, self.done, self.index = mode, known, 0, 0
         self.back_to = back_to if back_to != self.MODE else None
@@ -128,7 +146,7 @@ class QuizScreen(CodeExercise, MockInterview):
     def on_pathway_app_data_ready(self) -> None:
         self.refresh_chooser()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self) -> None:  # ModeScreen's handler (the language) runs too
         if self.data is not None and self.mode is None:
             self.refresh_chooser()
 
@@ -138,15 +156,19 @@ class QuizScreen(CodeExercise, MockInterview):
         weeks = {lesson.id: lesson.meta.week for lesson in self.course.lessons}
         return reviews.today_queue(self.engine, self.course.questions, reviews.study_week(self.engine, weeks))
 
-    def refresh_chooser(self) -> None:
+    def refresh_chooser(self, focus: bool = True) -> None:
         from pathway.quiz.mock import list_mocks
 
         queue = self.today()
         warning = queue.backlog_warning()
+        due = len(queue.reviews)
         summary = (
-            f"[b]Today[/b]  {count(len(queue.reviews), 'due review')} · {len(queue.new)} new from week {queue.week}"
-            f"  ·  {len(self.course.questions)} questions in the bank"
-            f"\n[dim]New questions come from the weeks of the lessons you have completed.[/]"
+            "[b]" + _("Today") + "[/b]  "
+            + ngettext("{n} due review", "{n} due reviews", due).format(n=due)
+            + " · " + _("{new} new from week {week}  ·  {total} questions in the bank").format(
+                new=len(queue.new), week=queue.week, total=len(self.course.questions)
+            )
+            + "\n[dim]" + _("New questions come from the weeks of the lessons you have completed.") + "[/]"
         )
         if warning:
             summary += f"\n[b $warning]⚠[/] {warning}"
@@ -157,12 +179,12 @@ class QuizScreen(CodeExercise, MockInterview):
         modes.clear_options()
         modes.add_options(
             [
-                Option(f"Today            {queue.to_go} to do: due reviews first, then new", id="today"),
-                Option("Drill            the filters below, in order", id="drill"),
-                Option("Hardest first    drill the cards you find hardest", id="hardest"),
-                Option("Cram             practise freely; the schedule is not touched", id="cram"),
-                Option("Mock interview   timed, no feedback until the report", id="mock"),
-                Option(f"Past mock reports ({len(mocks)})", id="reports"),
+                Option(_("Today            {n} to do: due reviews first, then new").format(n=queue.to_go), id="today"),
+                Option(_("Drill            the filters below, in order"), id="drill"),
+                Option(_("Hardest first    drill the cards you find hardest"), id="hardest"),
+                Option(_("Cram             practise freely; the schedule is not touched"), id="cram"),
+                Option(_("Mock interview   timed, no feedback until the report"), id="mock"),
+                Option(_("Past mock reports ({n})").format(n=len(mocks)), id="reports"),
             ]
         )
         modes.highlighted = highlighted or 0
@@ -170,20 +192,21 @@ class QuizScreen(CodeExercise, MockInterview):
         weeks = sorted({q.week for q in self.course.questions})
         self._fill(
             "#f-topic",
-            [("all topics", ALL)] + [(self.topic_name(t), str(t)) for t in topics],
+            [(_("all topics"), ALL)] + [(self.topic_name(t), str(t)) for t in topics],
         )
-        self._fill("#f-week", [("all weeks", ALL)] + [(f"week {w}", str(w)) for w in weeks])
-        modes.focus()
+        self._fill("#f-week", [(_("all weeks"), ALL)] + [(_("week {n}").format(n=w), str(w)) for w in weeks])
+        if focus:
+            modes.focus()
 
     def topic_name(self, topic_id: int) -> str:
         topic = self.course.topic(topic_id)
-        return topic.title.get(self.language) if topic else f"topic {topic_id}"
+        return topic.title.get(self.language) if topic else _("topic {n}").format(n=topic_id)
 
-    def _fill(self, selector: str, options: list[tuple[str, str]]) -> None:
+    def _fill(self, selector: str, options: list[tuple[str, object]]) -> None:
         select = self.query_one(selector, Select)
         value = select.value
         select.set_options(options)
-        select.value = value if value in {v for _, v in options} else ALL
+        select.value = value if value in {v for _label, v in options} else options[0][1]
 
     def filters(self) -> dict:
         def value(selector: str):
@@ -249,33 +272,36 @@ class QuizScreen(CodeExercise, MockInterview):
         bar = self.query_one("#quiz-bar", Static)
         if self.mode == "mock" and self.mock is not None:
             if self.to_rate:
-                bar.update(f"[b]Mock interview[/b] · rate your recall answers: {len(self.to_rate)} left")
+                bar.update("[b]" + _("Mock interview") + "[/b] · " + _("rate your recall answers: {n} left").format(n=len(self.to_rate)))
                 return
             total = len(self.mock.questions)
             left_q, left_all = self.mock.question_time_left(), self.mock.total_time_left()
             bar.update(
-                f"[b]Mock interview[/b] · question {min(self.mock.index + 1, total)}/{total}"
-                f" · [b]{clock(left_q)}[/b] for this one · {clock(left_all)} in all"
+                "[b]" + _("Mock interview") + "[/b] · "
+                + _("question {n}/{total} · [b]{left}[/b] for this one · {left_all} in all").format(
+                    n=min(self.mock.index + 1, total), total=total, left=clock(left_q), left_all=clock(left_all)
+                )
             )
             return
         if self.mode == "today":
             bar.update(self.today_bar())
             return
-        name = "Drill" if self.mode == "drill" else "Cram (schedule untouched)"
-        bar.update(f"[b]{name}[/b] · question {self.index + 1} of {len(self.queue)} · {self.done} rated")
+        name = _("Drill") if self.mode == "drill" else _("Cram (schedule untouched)")
+        where = _("question {n} of {total} · {rated} rated").format(n=self.index + 1, total=len(self.queue), rated=self.done)
+        bar.update(f"[b]{name}[/b] · {where}")
 
     def today_bar(self) -> str:
         """Done and to go, with what "to go" is made of: a new card rated Good comes back
         for a second look minutes later, so the count falls only when a card is done for today."""
         queue = self.today()
         parts = [
-            count(len(queue.reviews), "review"),
-            f"{len(queue.new)} new",
-            f"{len(queue.learning_soon)} back in a few minutes",
+            (len(queue.reviews), npgettext("cards due", "{n} review", "{n} reviews", len(queue.reviews))),
+            (len(queue.new), _("{n} new")),
+            (len(queue.learning_soon), _("{n} back in a few minutes")),
         ]
-        shown = [part for part in parts if not part.startswith("0 ")]
+        shown = [words.format(n=n) for n, words in parts if n]
         detail = f": {' · '.join(shown)}" if shown else ""
-        return f"[b]Today[/b] · {self.done} done · {queue.to_go} to go{detail}"
+        return "[b]" + _("Today") + "[/b] · " + _("{done} done · {to_go} to go").format(done=self.done, to_go=queue.to_go) + detail
 
     def end_session(self, finished: bool = False, message: str | None = None) -> None:
         done, mode, back_to = self.done, self.mode, self.back_to
@@ -287,8 +313,8 @@ class QuizScreen(CodeExercise, MockInterview):
         self.refresh_chooser()
         if mode is not None:
             if message is None:
-                ending = "Nothing left in this session." if finished else "Every rating so far is saved."
-                message = f"{count(done, 'question')} answered. {ending}"
+                ending = _("Nothing left in this session.") if finished else _("Every rating so far is saved.")
+                message = ngettext("{n} question answered.", "{n} questions answered.", done).format(n=done) + " " + ending
             self.notify(message, timeout=4)
         if back_to is not None:
             self.app.switch_mode(back_to)  # where the session was started from (e.g. the lesson)
@@ -317,10 +343,13 @@ class QuizScreen(CodeExercise, MockInterview):
 
         state = reviews.memory_state(self.engine, question_id)
         if state is None:
-            return "A new question: this answer starts its schedule."
-        return (
-            f"Memory: difficulty {state.difficulty:.1f}/10 · stability {state.stability:.1f} d · "
-            f"recall now {state.retrievability:.0%} · {count(state.reviews, 'review')}, {count(state.lapses, 'lapse')}"
+            return _("A new question: this answer starts its schedule.")
+        return _("Memory: difficulty {difficulty:.1f}/10 · stability {stability:.1f} d · recall now {recall:.0%} · {reviews}, {lapses}").format(
+            difficulty=state.difficulty,
+            stability=state.stability,
+            recall=state.retrievability,
+            reviews=ngettext("{n} review", "{n} reviews", state.reviews).format(n=state.reviews),
+            lapses=ngettext("{n} lapse", "{n} lapses", state.lapses).format(n=state.lapses),
         )
 
     @on(QuestionCard.Rated)
@@ -347,7 +376,7 @@ class QuizScreen(CodeExercise, MockInterview):
                 int(given.seconds * 1000),
             )
         except DatabaseWriteError as exc:  # stay on the question: rating it again retries the save
-            self.app.write_failed("Your rating", exc)
+            self.app.write_failed(_("Your rating"), exc)
             return
         self.done += 1
         self.index += 1
@@ -382,20 +411,23 @@ class QuizScreen(CodeExercise, MockInterview):
         unrated = card is not None and card.phase == "feedback" and not card.rate_only and self.mode != "mock"
         if self.mode == "mock" and self.mock is not None and self.mock.report is None:
             answered = self.mock_answered()
-            saved = (
-                f"{count(answered, 'answer')} of {len(self.mock.questions)} given so far {'is' if answered == 1 else 'are'} saved, but"
-                if answered
-                else "Nothing is answered yet, and"
-            )
-            return f"Leave the mock interview? {saved} an interview cannot be resumed: it stays unfinished, without a score."
+            total = len(self.mock.questions)
+            if answered:
+                return ngettext(
+                    "Leave the mock interview? {n} answer of {total} given so far is saved, but an interview cannot be resumed: it stays unfinished, without a score.",
+                    "Leave the mock interview? {n} answers of {total} given so far are saved, but an interview cannot be resumed: it stays unfinished, without a score.",
+                    answered,
+                ).format(n=answered, total=total)
+            return _("Leave the mock interview? Nothing is answered yet, and an interview cannot be resumed: it stays unfinished, without a score.")
         if unrated:
-            return "Leave without rating this answer? The answer on screen is not saved until you rate it (1–4)."
+            return _("Leave without rating this answer? The answer on screen is not saved until you rate it (1–4).")
         if self.mode in ("drill", "cram") and self.done and self.index < len(self.queue):
-            name = "drill" if self.mode == "drill" else "cram session"
-            return (
-                f"Leave this {name}? {count(self.done, 'rating')} so far are saved; "
-                f"the other {len(self.queue) - self.index} questions are not asked."
-            )
+            left = len(self.queue) - self.index
+            if self.mode == "drill":
+                text = _("Leave this drill? {rated} so far are saved; the other {left} questions are not asked.")
+            else:
+                text = _("Leave this cram session? {rated} so far are saved; the other {left} questions are not asked.")
+            return text.format(rated=ngettext("{n} rating", "{n} ratings", self.done).format(n=self.done), left=left)
         return None
 
     def leave_session(self) -> None:
@@ -405,7 +437,11 @@ class QuizScreen(CodeExercise, MockInterview):
             answered, total = self.mock_answered(), len(self.mock.questions)
             self.mock = None
             self.end_session(
-                message=f"Mock interview left after {count(answered, 'answer')} of {total}; saved as unfinished.",
+                message=ngettext(
+                    "Mock interview left after {n} answer of {total}; saved as unfinished.",
+                    "Mock interview left after {n} answers of {total}; saved as unfinished.",
+                    answered,
+                ).format(n=answered, total=total),
             )
             return
         self.end_session()
@@ -435,14 +471,14 @@ class QuizScreen(CodeExercise, MockInterview):
             try:
                 reviews.reset_questions(self.engine, [card.question.id])
             except DatabaseWriteError as exc:
-                self.app.write_failed("Forgetting the question", exc)
+                self.app.write_failed(_("Forgetting the question"), exc)
                 return
-            self.notify(f"{card.question.id} is new again.", timeout=3)
+            self.notify(_("{id} is new again.").format(id=card.question.id), timeout=3)
             if self.mode in ("drill", "cram"):
                 self.index += 1
             self.next_question()
 
         self.app.push_screen(
-            ConfirmScreen(f"Forget your progress on [b]{card.question.id}[/b]? It becomes a new question; the answer history stays."),
+            ConfirmScreen(_("Forget your progress on [b]{id}[/b]? It becomes a new question; the answer history stays.").format(id=card.question.id)),
             forget,
         )

@@ -9,14 +9,16 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from pathway.i18n import N_, _
+
 
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True on y / Enter, False on n / Esc."""
 
     CSS_PATH = "../quiz.tcss"
     BINDINGS = [
-        Binding("y,enter", "answer(True)", "Yes"),
-        Binding("n,escape,q", "answer(False)", "No"),
+        Binding("y,enter", "answer(True)", N_("Yes")),
+        Binding("n,escape,q", "answer(False)", N_("No")),
     ]
 
     def __init__(self, question: str) -> None:
@@ -26,7 +28,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
             yield Static(self.question)
-            yield Static("[b]y[/b] yes    [b]n[/b] no", classes="modal-keys")
+            yield Static(_("[b]y[/b] yes    [b]n[/b] no"), classes="modal-keys")
 
     def action_answer(self, yes: bool) -> None:
         self.dismiss(yes)
@@ -36,7 +38,7 @@ class PickScreen(ModalScreen[str | None]):
     """Dismisses with the chosen option's id, or None on Esc."""
 
     CSS_PATH = "../quiz.tcss"
-    BINDINGS = [Binding("escape,q", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape,q", "cancel", N_("Cancel"))]
 
     def __init__(self, title: str, options: list[tuple[str, str]]) -> None:
         super().__init__()

@@ -6,11 +6,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from pathway.i18n import N_, _
+from pathway.tui.widgets.footer import FittedFooter
 
 
 class ErrorScreen(Screen):
-    BINDINGS = [Binding("q,escape,enter", "quit", "Quit")]
+    BINDINGS = [Binding("q,escape,enter", "quit", N_("Quit"))]
 
     def __init__(self, message: str) -> None:
         super().__init__()
@@ -18,9 +21,9 @@ class ErrorScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="error-box"):
-            yield Static("pathway cannot start", id="error-title")
+            yield Static(_("pathway cannot start"), id="error-title")
             yield Static(self.message, id="error-message", markup=False)
-        yield Footer()
+        yield FittedFooter()
 
     def action_quit(self) -> None:
         self.app.exit(return_code=2, message=self.message)

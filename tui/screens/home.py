@@ -11,38 +11,46 @@ from textual.containers import Vertical, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Static
 
+from pathway.i18n import N_, _, ngettext
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.roadmap import Roadmap
-from pathway.words import count
 
 LABS_POLL_SECONDS = 2.0
-# What Today counts, in the order it lists them: activity kind -> (singular, plural).
+# What Today counts, in the order it lists them: activity kind -> a phrase with the count.
 TODAY_KINDS = {
-    "lesson_opened": ("lesson opened", "lessons opened"),
-    "lesson_completed": ("lesson completed", "lessons completed"),
-    "review": ("question answered", "questions answered"),
-    "lab_started": ("lab started", "labs started"),
-    "mock_finished": ("mock interview", "mock interviews"),
+    "lesson_opened": lambda n: ngettext("{n} lesson opened", "{n} lessons opened", n),
+    "lesson_completed": lambda n: ngettext("{n} lesson completed", "{n} lessons completed", n),
+    "review": lambda n: ngettext("{n} question answered", "{n} questions answered", n),
+    "lab_started": lambda n: ngettext("{n} lab started", "{n} labs started", n),
+    "mock_finished": lambda n: ngettext("{n} mock interview", "{n} mock interviews", n),
 }
 
 
 def today_text(kinds: dict[str, int], streak: int) -> str:
     """`Today  2 lessons opened · 5 questions answered  ·  study streak 3 days` (what was done, by kind)."""
-    parts = [count(kinds[kind], *words) for kind, words in TODAY_KINDS.items() if kinds.get(kind)]
-    done = " · ".join(parts) if parts else "nothing done yet"
-    return f"[b]Today[/b]  {done}  ·  study streak {count(streak, 'day')}"
+    parts = [phrase(kinds[kind]).format(n=kinds[kind]) for kind, phrase in TODAY_KINDS.items() if kinds.get(kind)]
+    done = " · ".join(parts) if parts else _("nothing done yet")
+    streak_text = ngettext("study streak {n} day", "study streak {n} days", streak).format(n=streak)
+    return "[b]" + _("Today") + f"[/b]  {done}  ·  {streak_text}"
 
 
-PACE_COLORS = {"ahead": "$success", "on track": "$success", "behind": "$warning", "done": "$success"}
+# state -> (its words, its colour)
+PACE_STATES = {
+    "ahead": (N_("ahead"), "$success"),
+    "on track": (N_("on track"), "$success"),
+    "behind": (N_("behind"), "$warning"),
+    "done": (N_("done"), "$success"),
+}
 
 
 def pace_text(pace) -> str:
     """`Pace  week 6 of 24 · at week 4, behind · 2.5 of 15 h this week (p)`, then what to do this week."""
-    week = f"week {pace.calendar_week} of 24" if pace.calendar_week <= 24 else "24 weeks over"
-    reached = "all lessons done" if pace.state == "done" else f"at week {pace.progress_week}"
+    week = _("week {n} of 24").format(n=pace.calendar_week) if pace.calendar_week <= 24 else _("24 weeks over")
+    reached = _("all lessons done") if pace.state == "done" else _("at week {n}").format(n=pace.progress_week)
+    words, hue = PACE_STATES[pace.state]
+    hours = _("{hours} of {goal} h this week").format(hours=f"{pace.hours_this_week:.1f}", goal=pace.weekly_hours)
     return (
-        f"[b]Pace[/b]  {week} · {reached}, [{PACE_COLORS[pace.state]}]{pace.state}[/]"
-        f" · {pace.hours_this_week:.1f} of {pace.weekly_hours} h this week  [dim](p)[/]\n  {escape(pace.advice())}"
+        "[b]" + _("Pace") + f"[/b]  {week} · {reached}, [{hue}]{_(words)}[/] · {hours}  [dim](p)[/]\n  {escape(pace.advice())}"
     )
 
 
@@ -61,18 +69,18 @@ class HomeScreen(ModeScreen):
     MODE = "home"
     AUTO_FOCUS = "#home-body"  # arrow keys scroll the cards on a short terminal
     BINDINGS = [
-        Binding("enter,c", "continue", "Continue", tooltip="continue where you left off (the first lesson on a new start)"),
-        Binding("l", "app.mode('learn')", "Learn", tooltip="lessons (the same as F3)"),
-        Binding("r", "app.mode('quiz')", "Review", tooltip="today's reviews and new questions (Quiz, F4)"),
-        Binding("b", "app.mode('labs')", "Labs", tooltip="PyTorch labs (the same as F5)"),
-        Binding("p", "plan", "Plan", tooltip="the plan's start date and your weekly hours"),
-        Binding("q", "app.quit", "Quit", tooltip="quit pathway (Ctrl+Q quits anywhere)"),
+        Binding("enter,c", "continue", N_("Continue"), tooltip=N_("continue where you left off (the first lesson on a new start)")),
+        Binding("l", "app.mode('learn')", N_("Learn"), tooltip=N_("lessons (the same as F3)")),
+        Binding("r", "app.mode('quiz')", N_("Review"), tooltip=N_("today's reviews and new questions (Quiz, F4)")),
+        Binding("b", "app.mode('labs')", N_("Labs"), tooltip=N_("PyTorch labs (the same as F5)")),
+        Binding("p", "plan", N_("Plan"), tooltip=N_("the plan's start date and your weekly hours")),
+        Binding("q", "app.quit", N_("Quit"), tooltip=N_("quit pathway (Ctrl+Q quits anywhere)")),
     ]
 
     def compose(self) -> ComposeResult:
         yield from self.compose_tabs()
         with VerticalScroll(id="home-body"):
-            yield Static("Loading your progress…", id="home-title")
+            yield Static(_("Loading your progress…"), id="home-title")
             yield Roadmap(id="roadmap")
             with Vertical(id="home-cards"):
                 yield Static("", id="continue", classes="card")
@@ -106,14 +114,15 @@ class HomeScreen(ModeScreen):
             progress = jobs.progress(engine, run)
             done = f" {progress.fraction:.0%}" if progress.fraction is not None else ""
             last = f" loss {losses[-1]:.3g}" if losses else ""
-            lines.append(f"  #{run.id} {escape(run.lab)}{done} {sparkline(np.array(losses), 24)}{last}")
-        text = "[b]Labs[/b]  " + ("no lab running  [dim](b)[/]" if not lines else f"{len(lines)} running  [dim](b)[/]\n" + "\n".join(lines))
+            lines.append(f"  #{run.id} {escape(run.lab)}{done} {sparkline(np.array(losses), 24)}{last}")  # loss: kept in English
+        head = _("no lab running") if not lines else _("{n} running").format(n=len(lines))
+        text = "[b]" + _("Labs") + f"[/b]  {head}  [dim](b)[/]" + "".join("\n" + line for line in lines)
         self.app.call_from_thread(self.query_one("#labs", Static).update, text)
 
     def language_changed(self) -> None:
         self.refresh_view()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self) -> None:  # ModeScreen's handler (the language) runs too
         if self.data is not None:
             self.refresh_view()
 
@@ -126,8 +135,8 @@ class HomeScreen(ModeScreen):
             finished, total = counts.get(lesson.meta.week, (0, 0))
             counts[lesson.meta.week] = (finished + (lesson.id in done), total + 1)
         self.query_one("#home-title", Static).update(
-            f"[b]{course.manifest.title.get(language)}[/b]  ·  {len(done & {l.id for l in course.lessons})}"
-            f" / {len(course.lessons)} lessons done"
+            f"[b]{course.manifest.title.get(language)}[/b]  ·  "
+            + _("{done} / {total} lessons done").format(done=len(done & {l.id for l in course.lessons}), total=len(course.lessons))
         )
         self.query_one(Roadmap).show(course.manifest, counts, last.meta.week if last else 1, language)
 
@@ -180,12 +189,11 @@ class HomeScreen(ModeScreen):
         from pathway.quiz import scheduling as reviews
 
         if not course.questions:
-            return "[b]Reviews[/b]  no questions loaded"
+            return "[b]" + _("Reviews") + "[/b]  " + _("no questions loaded")
         weeks = {lesson.id: lesson.meta.week for lesson in course.lessons}
         queue = reviews.today_queue(self.data.engine, course.questions, reviews.study_week(self.data.engine, weeks))
-        text = (
-            f"[b]Reviews[/b]  {len(queue.reviews)} due · {len(queue.new)} new from week {queue.week}"
-            f"  ·  {len(course.questions)} questions  [dim](r to start)[/]"
+        text = "[b]" + _("Reviews") + "[/b]  " + _("{due} due · {new} new from week {week}  ·  {total} questions  [dim](r to start)[/]").format(
+            due=len(queue.reviews), new=len(queue.new), week=queue.week, total=len(course.questions)
         )
         warning = queue.backlog_warning()
         return text + (f"\n  [yellow]{escape(warning)}[/]" if warning else "")
@@ -195,11 +203,12 @@ class HomeScreen(ModeScreen):
         if last is None:
             first = course.lessons[0] if course.lessons else None
             if first is None:
-                return "[b]Continue[/b]  no lessons loaded"
+                return "[b]" + _("Continue") + "[/b]  " + _("no lessons loaded")
             # The same word as the footer's Enter key, so the learner sees one action under one name.
-            return f"[b]Continue[/b]  W{first.meta.week:02d} · {first.meta.title.get(language)} [dim](first lesson)  Enter[/]"
+            first_lesson = _("(first lesson)")
+            return "[b]" + _("Continue") + f"[/b]  W{first.meta.week:02d} · {first.meta.title.get(language)} [dim]{first_lesson}  Enter[/]"
         mark = "✓ " if last.id in done else ""
-        return f"[b]Continue[/b]  W{last.meta.week:02d} · {mark}{last.meta.title.get(language)}  [dim]Enter[/]"
+        return "[b]" + _("Continue") + f"[/b]  W{last.meta.week:02d} · {mark}{last.meta.title.get(language)}  [dim]Enter[/]"
 
     def action_continue(self) -> None:
         if self.data is None:

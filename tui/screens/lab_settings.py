@@ -14,7 +14,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
+
+from pathway.i18n import N_, _
+from pathway.tui.widgets.footer import FittedFooter
 
 WHOLE_FORM_DELAY_S = 0.3  # after the last key, check the whole form (cross-field rules, memory)
 
@@ -42,8 +45,8 @@ class LabSettingsScreen(ModalScreen[dict | None]):
     """
 
     BINDINGS = [
-        Binding("ctrl+s", "start", "Start run", priority=True),
-        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "start", N_("Start run"), priority=True),
+        Binding("escape", "cancel", N_("Cancel")),
     ]
 
     def __init__(self, lab, defaults: dict, cuda: bool) -> None:
@@ -56,8 +59,8 @@ class LabSettingsScreen(ModalScreen[dict | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="settings-dialog"):
             yield Static(
-                f"[b]{escape(self.lab.title)}[/]  settings\n"
-                "[dim]Tab next field · Ctrl+S start the run from any field · Esc cancel[/]",
+                f"[b]{escape(self.lab.title)}[/]  " + _("settings") + "\n[dim]"
+                + _("Tab next field · Ctrl+S start the run from any field · Esc cancel") + "[/]",
                 id="settings-title",
             )
             with VerticalScroll(id="settings-fields"):
@@ -71,9 +74,9 @@ class LabSettingsScreen(ModalScreen[dict | None]):
             yield Static("", id="settings-help")
             yield Static("", id="settings-error")
             with Horizontal(id="settings-buttons"):
-                yield Button("Start (Ctrl+S)", variant="primary", id="start", compact=True)
-                yield Button("Cancel (Esc)", id="cancel", compact=True)
-        yield Footer()
+                yield Button(_("Start (Ctrl+S)"), variant="primary", id="start", compact=True)
+                yield Button(_("Cancel (Esc)"), id="cancel", compact=True)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()  # the first field: Tab walks on from there
@@ -129,7 +132,7 @@ class LabSettingsScreen(ModalScreen[dict | None]):
         box = self.query_one("#settings-error", Static)
         bad = self.field_errors()
         if bad:
-            box.update(f"[red]Fix {escape(', '.join(bad))} first (the message is under the field).[/]")
+            box.update("[red]" + _("Fix {fields} first (the message is under the field).").format(fields=escape(", ".join(bad))) + "[/]")
             return None
         try:
             overrides = catalog.validate_config(self.lab.id, self.values(), cuda=self.cuda)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from textual.message import Message
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from pathway.i18n import N_, _
 from pathway.tui.screens.base import ModeScreen
 from pathway.durations import format_duration
 from pathway.labs.engine.status import ACTIVE, ALL, color
@@ -34,16 +36,16 @@ def lab_line(lab) -> Text:
 class LabsScreen(ModeScreen):
     MODE = "labs"
     BINDINGS = [
-        Binding("s", "start", "Start"),
-        Binding("e", "settings", "Settings"),
-        Binding("enter", "open_run", "Open run", show=False),
-        Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare"),
-        Binding("p", "portfolio", "Portfolio", show=False),  # named in the runs title
-        Binding("x", "stop", "Stop"),
-        Binding("r", "resume", "Resume"),
-        Binding("f", "filter", "Filter"),
-        Binding("q,escape", "app.mode('home')", "Home"),
+        Binding("s", "start", N_("Start")),
+        Binding("e", "settings", N_("Settings")),
+        Binding("enter", "open_run", N_("Open run"), show=False),
+        Binding("space", "mark", N_("Mark")),
+        Binding("c", "compare", N_("Compare")),
+        Binding("p", "portfolio", N_("Portfolio"), show=False),  # named in the runs title
+        Binding("x", "stop", N_("Stop")),
+        Binding("r", "resume", N_("Resume")),
+        Binding("f", "filter", N_("Filter")),
+        Binding("q,escape", "app.mode('home')", N_("Home")),
     ]
 
     @dataclass
@@ -74,13 +76,22 @@ class LabsScreen(ModeScreen):
         yield from self.compose_footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("#", "lab", "status", "progress", "loss", "elapsed", "ETA")
+        self.add_table_columns()
         self.query_one("#lab-list", OptionList).highlighted = 0
         self.query_one("#lab-list").focus()
         self.poll_runs()
         self.count_gpus()
         self.set_interval(POLL_SECONDS, self.poll_runs)
+
+    def add_table_columns(self) -> None:
+        self.query_one(DataTable).add_columns("#", _("lab"), _("status"), _("progress"), "loss", _("elapsed"), "ETA")
+
+    def language_changed(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        self.add_table_columns()
+        self.on_option_list_option_highlighted()
+        self.poll_runs()
 
     # --- catalog ----------------------------------------------------------------
 
@@ -108,8 +119,11 @@ class LabsScreen(ModeScreen):
             return
         lessons = ", ".join(lab.lesson_ids) or "–"
         self.query_one("#lab-about", Static).update(
-            f"{escape(lab.description)}\n[dim]expected {lab.expected_time(self.cuda)} on this machine · lesson: {lessons} "
-            f"· s start with defaults, e settings[/]"
+            f"{escape(lab.description)}\n[dim]"
+            + _("expected {time} on this machine · lesson: {lessons} · s start with defaults, e settings").format(
+                time=lab.expected_time(self.cuda), lessons=lessons
+            )
+            + "[/]"
         )
 
     def on_option_list_option_selected(self) -> None:
@@ -147,7 +161,7 @@ class LabsScreen(ModeScreen):
         self.app.call_from_thread(self.opened, run_id)
 
     def opened(self, run_id: int) -> None:
-        self.notify(f"Run #{run_id} started. It keeps running if you quit pathway.", timeout=4)
+        self.notify(_("Run #{id} started. It keeps running if you quit pathway.").format(id=run_id), timeout=4)
         self.app.push_screen(RunScreen([run_id]))
 
     # --- runs table ------------------------------------------------------------------
@@ -174,16 +188,16 @@ class LabsScreen(ModeScreen):
             table.add_row(
                 f"{mark}{run.id}{star}",
                 run.lab,
-                f"[{color(run.status)}]{run.status}[/]",
+                f"[{color(run.status)}]{_(run.status)}[/]",
                 progress_bar(progress.fraction, 8),
                 "–" if loss is None else f"{loss:.4g}",
                 format_duration(progress.elapsed_s),
                 format_duration(progress.eta_s) if run.status in ACTIVE and progress.eta_s is not None else "",
                 key=str(run.id),
             )
-        self.errors = {run.id: run.error for run, _, _ in message.rows if run.error and run.status not in ACTIVE}
-        self.statuses = {run.id: run.status for run, _, _ in message.rows}
-        self.runs = [run for run, _, _ in message.rows]
+        self.errors = {run.id: run.error for run, _progress, _loss in message.rows if run.error and run.status not in ACTIVE}
+        self.statuses = {run.id: run.status for run, _progress, _loss in message.rows}
+        self.runs = [run for run, _progress, _loss in message.rows]
         if message.rows:
             table.move_cursor(row=min(keep, len(message.rows) - 1))
         self.runs_count = len(message.rows)
@@ -192,16 +206,19 @@ class LabsScreen(ModeScreen):
 
     def redraw_runs_title(self) -> None:
         """The table's title, and why the highlighted run ended when it did not succeed."""
-        described = " · ".join(filter(None, [self.lab_filter, self.status_filter])) or "all"
-        title = f"[b]Runs[/] ({described}, {getattr(self, 'runs_count', 0)})  [dim]Enter open · Space mark · c compare · p portfolio ★ · f filter[/]"
+        described = " · ".join(filter(None, [self.lab_filter, self.status_filter and _(self.status_filter)])) or _("all")
+        title = (
+            "[b]" + _("Runs") + f"[/] ({described}, {getattr(self, 'runs_count', 0)})  [dim]"
+            + _("Enter open · Space mark · c compare · p portfolio ★ · f filter") + "[/]"
+        )
         run_id = self.selected_run_id()
         error = getattr(self, "errors", {}).get(run_id) if run_id is not None else None
         if error:
             status = self.statuses.get(run_id, "")
             reason = reason_line(error)
-            room = max(self.size.width - len(f" #{run_id} {status}: ") - 2, 20)  # one line: the table keeps its rows
-            reason = reason if len(reason) <= room else reason[: room - 1] + "…"
-            title += f"\n[{color(status)}]#{run_id} {escape(status)}: {escape(reason)}[/]"
+            room = max(self.size.width - cell_len(f" #{run_id} {_(status)}: ") - 2, 20)  # one line: the table keeps its rows
+            reason = reason if cell_len(reason) <= room else set_cell_size(reason, room - 1) + "…"
+            title += f"\n[{color(status)}]#{run_id} {escape(_(status))}: {escape(reason)}[/]"
         self.query_one("#runs-title", Static).update(title)
 
     def on_data_table_row_highlighted(self) -> None:
@@ -248,12 +265,13 @@ class LabsScreen(ModeScreen):
             return
         chosen = not any(run.id == run_id and run.portfolio for run in self.runs)
         records.set_portfolio(self.app.data.engine, run_id, chosen)
-        self.notify(f"Run {run_id} {'goes into' if chosen else 'is left out of'} `pathway portfolio`.", timeout=3)
+        message = _("Run {id} goes into `pathway portfolio`.") if chosen else _("Run {id} is left out of `pathway portfolio`.")
+        self.notify(message.format(id=run_id), timeout=3)
         self.poll_runs()
 
     def action_compare(self) -> None:
         if len(self.marked) < 2:
-            self.notify("Mark two or more runs with Space in the runs table, then press c.", timeout=4)
+            self.notify(_("Mark two or more runs with Space in the runs table, then press c."), timeout=4)
             return
         self.app.push_screen(RunScreen(sorted(self.marked)))
 
@@ -283,4 +301,4 @@ class LabsScreen(ModeScreen):
         except PathwayError as exc:
             self.app.call_from_thread(self.notify, exc.message, severity="warning", timeout=6)
             return
-        self.app.call_from_thread(self.notify, f"Run #{run_id}: {outcome}.", timeout=4)
+        self.app.call_from_thread(self.notify, _("Run #{id}: {outcome}.").format(id=run_id, outcome=_(outcome)), timeout=4)

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.markup import escape
 from textual.widgets import Markdown, Static, Tree
 
+from pathway.i18n import N_, _, ngettext
 from pathway.tui.editor import edit_in_terminal, scratch_file
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.lesson_tree import LessonTree
@@ -19,15 +20,15 @@ SCROLL_SAVE_SECONDS = 1.0
 class LearnScreen(ModeScreen):
     MODE = "learn"
     BINDINGS = [
-        Binding("c", "toggle_complete", "Done ✓", tooltip="mark the lesson complete (again: not complete)"),
-        Binding("n", "step(1)", "Next", tooltip="next lesson"),
-        Binding("p", "step(-1)", "Prev", tooltip="previous lesson"),
-        Binding("k", "check_yourself", "Check yourself", tooltip="check yourself: drill this lesson's questions"),
+        Binding("c", "toggle_complete", N_("Done ✓"), tooltip=N_("mark the lesson complete (again: not complete)")),
+        Binding("n", "step(1)", N_("Next"), tooltip=N_("next lesson")),
+        Binding("p", "step(-1)", N_("Prev"), tooltip=N_("previous lesson")),
+        Binding("k", "check_yourself", N_("Check yourself"), tooltip=N_("check yourself: drill this lesson's questions")),
         # Rarer keys: off the footer (it must fit 80 columns), listed in Help (F1).
-        Binding("y", "copy_code", "Copy code", show=False, tooltip="copy the lesson's code to the clipboard"),
-        Binding("e", "edit_code", "Edit code", show=False, tooltip="open the lesson's code in $EDITOR (a copy kept in your home)"),
-        Binding("t", "toggle_tree", "Tree", show=False, tooltip="hide or show the lesson tree"),
-        Binding("q,escape", "app.mode('home')", "Home", tooltip="back to Home"),
+        Binding("y", "copy_code", N_("Copy code"), show=False, tooltip=N_("copy the lesson's code to the clipboard")),
+        Binding("e", "edit_code", N_("Edit code"), show=False, tooltip=N_("open the lesson's code in $EDITOR (a copy kept in your home)")),
+        Binding("t", "toggle_tree", N_("Tree"), show=False, tooltip=N_("hide or show the lesson tree")),
+        Binding("q,escape", "app.mode('home')", N_("Home"), tooltip=N_("back to Home")),
     ]
 
     def __init__(self) -> None:
@@ -56,14 +57,18 @@ class LearnScreen(ModeScreen):
             self.call_after_refresh(self.open_lesson, target)
 
     def language_changed(self) -> None:
-        self.build_tree()
-        if self.lesson_id:
-            current, self.lesson_id = self.lesson_id, None
-            self.open_lesson(current)
-
-    def on_screen_resume(self) -> None:
-        if self._shown_language is not None and self._shown_language != self.language:
-            self.language_changed()
+        """The same lesson in the other language, the tree relabelled in place, the reader at the same place in the text."""
+        language = self.language
+        self.query_one(LessonTree).relabel(self.data.course, self.done_ids(), language)
+        lesson = self.data.course.lesson(self.lesson_id or "")
+        if lesson is None:
+            return
+        self._shown_language = language
+        self.show_header(lesson, lesson.id in self.done_ids(), language)
+        scroll = self.query_one("#lesson-scroll", VerticalScroll)
+        # The two texts differ in length: keep the fraction read, not the line number.
+        fraction = scroll.scroll_y / scroll.max_scroll_y if scroll.max_scroll_y else 0.0
+        self.render_lesson(lesson.text(language), fraction=fraction)
 
     def on_screen_suspend(self) -> None:
         self.save_scroll()
@@ -108,7 +113,7 @@ class LearnScreen(ModeScreen):
 
         lesson = self.data.course.lesson(lesson_id)
         if lesson is None:
-            self.notify(f"No lesson with id {lesson_id!r}.", severity="warning")
+            self.notify(_("No lesson with id {id!r}.").format(id=lesson_id), severity="warning")
             return
         self.save_scroll()
         from pathway.db.failures import DatabaseWriteError
@@ -116,7 +121,7 @@ class LearnScreen(ModeScreen):
         try:
             row = progress.open_lesson(self.data.engine, lesson_id)
         except DatabaseWriteError as exc:  # a read-only database: show the lesson as it was stored
-            self.app.write_failed("Opening this lesson", exc, asked=False)
+            self.app.write_failed(_("Opening this lesson"), exc, asked=False)
             row = progress.lesson_progress(self.data.engine).get(lesson_id) or progress.LessonProgress(lesson_id=lesson_id)
         self.lesson_id = lesson_id
         language = self.language
@@ -129,19 +134,25 @@ class LearnScreen(ModeScreen):
         self.query_one(LessonTree).select_lesson(lesson_id)
 
     @work(exclusive=True, group="render-lesson")
-    async def render_lesson(self, markdown: str, scroll_y: float) -> None:
+    async def render_lesson(self, markdown: str, scroll_y: float = 0.0, fraction: float | None = None) -> None:
         await self.query_one("#lesson", Markdown).update(markdown)
         scroll = self.query_one("#lesson-scroll", VerticalScroll)
-        self.call_after_refresh(scroll.scroll_to, y=scroll_y, animate=False)
+
+        def scroll_back() -> None:
+            y = fraction * scroll.max_scroll_y if fraction is not None else scroll_y
+            scroll.scroll_to(y=y, animate=False)
+
+        self.call_after_refresh(scroll_back)
 
     def show_header(self, lesson, complete: bool, language: str) -> None:
         meta = lesson.meta
-        status = "[green]✓ completed[/]" if complete else "[dim]not completed — press c when done[/]"
-        labs = f" · lab: {', '.join(meta.lab_ids)}" if meta.lab_ids else ""
+        status = "[green]" + _("✓ completed") + "[/]" if complete else "[dim]" + _("not completed — press c when done") + "[/]"
+        labs = " · " + _("lab: {labs}").format(labs=", ".join(meta.lab_ids)) if meta.lab_ids else ""
+        minutes = _("{n} min").format(n=meta.minutes)
         # One phrase per line: a narrow lesson pane then never breaks a phrase in the middle.
         self.query_one("#lesson-header", Static).update(
             f"[b]W{meta.week:02d} · {escape(meta.title.get(language))}[/b]\n"
-            f"[dim]{meta.minutes} min{escape(labs)}[/]\n{status}"
+            f"[dim]{minutes}{escape(labs)}[/]\n{status}"
         )
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
@@ -176,19 +187,19 @@ class LearnScreen(ModeScreen):
         try:
             progress.set_lesson_complete(self.data.engine, self.lesson_id, now_complete)
         except DatabaseWriteError as exc:
-            self.app.write_failed("Marking the lesson complete" if now_complete else "Marking the lesson not complete", exc)
+            self.app.write_failed(_("Marking the lesson complete") if now_complete else _("Marking the lesson not complete"), exc)
             return
         language = self.language
         self.show_header(lesson, now_complete, language)
         self.query_one(LessonTree).mark(lesson, self.done_ids(), language)
-        self.notify("Marked complete. n opens the next lesson." if now_complete else "Marked not complete.", timeout=3)
+        self.notify(_("Marked complete. n opens the next lesson.") if now_complete else _("Marked not complete."), timeout=3)
 
     def action_step(self, step: int) -> None:
         if self.lesson_id is None:
             return
         target = self.data.course.next_lesson(self.lesson_id, step)
         if target is None:
-            self.notify("That was the last lesson so far." if step > 0 else "This is the first lesson.", timeout=3)
+            self.notify(_("That was the last lesson so far.") if step > 0 else _("This is the first lesson."), timeout=3)
             return
         self.open_lesson(target.id)
 
@@ -200,7 +211,7 @@ class LearnScreen(ModeScreen):
             return
         questions = course.questions_for_lesson(lesson.id) or [q for q in course.questions if q.week == lesson.meta.week]
         if not questions:
-            self.notify("No questions for this lesson yet.", timeout=3)
+            self.notify(_("No questions for this lesson yet."), timeout=3)
             return
         self.app.practise([q.id for q in questions])
 
@@ -214,19 +225,20 @@ class LearnScreen(ModeScreen):
     def action_copy_code(self) -> None:
         code = self.lesson_code()
         if not code:
-            self.notify("This lesson has no Python code blocks.", timeout=3)
+            self.notify(_("This lesson has no Python code blocks."), timeout=3)
             return
         self.app.copy_to_clipboard(code)
-        self.notify(f"Copied {code.count(chr(10)) + 1} lines of code to the clipboard.", timeout=3)
+        lines = code.count(chr(10)) + 1
+        self.notify(ngettext("Copied {n} line of code to the clipboard.", "Copied {n} lines of code to the clipboard.", lines).format(n=lines), timeout=3)
 
     def action_edit_code(self) -> None:
         code = self.lesson_code()
         if not code:
-            self.notify("This lesson has no Python code blocks.", timeout=3)
+            self.notify(_("This lesson has no Python code blocks."), timeout=3)
             return
         path = scratch_file(self.data.home, self.lesson_id, code, keep_existing=True)
         if edit_in_terminal(self.app, path):
-            self.notify(f"Your copy stays in {path}", timeout=5)
+            self.notify(_("Your copy stays in {path}").format(path=path), timeout=5)
 
     def action_toggle_tree(self) -> None:
         tree = self.query_one(LessonTree)

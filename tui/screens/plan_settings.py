@@ -10,13 +10,14 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from pathway.errors import PathwayError
+from pathway.i18n import N_, _
 
 
 class PlanScreen(ModalScreen[tuple[str, int] | None]):
     """Dismisses with (start YYYY-MM-DD, weekly hours) on Enter when both are valid, None on Esc."""
 
     CSS_PATH = "../quiz.tcss"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("enter", "save", "Save", priority=True)]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel")), Binding("enter", "save", N_("Save"), priority=True)]
 
     def __init__(self, start: str, hours: int) -> None:
         super().__init__()
@@ -24,13 +25,16 @@ class PlanScreen(ModalScreen[tuple[str, int] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="modal-box"):
-            yield Static("[b]Your plan[/b]  24 weeks; Home compares the calendar's week with your progress")
-            yield Static("Start date (YYYY-MM-DD)")
+            yield Static("[b]" + _("Your plan") + "[/b]  " + _("24 weeks; Home compares the calendar's week with your progress"))
+            yield Static(_("Start date (YYYY-MM-DD)"))
             yield Input(self.start, id="plan-start")
-            yield Static("Study hours a week (the plan asks 15–20)")
+            yield Static(_("Study hours a week (the plan asks 15–20)"))
             yield Input(str(self.hours), id="plan-hours")
             yield Static("", id="plan-problem")
-            yield Static("[b]Enter[/b] save    [b]Esc[/b] cancel    [b]Tab[/b] next field", classes="modal-keys")
+            yield Static(
+                "[b]Enter[/b] " + _("save") + "    [b]Esc[/b] " + _("cancel") + "    [b]Tab[/b] " + _("next field"),
+                classes="modal-keys",
+            )
 
     def values(self) -> tuple[str, int]:
         """The two settings, checked; a PathwayError names the bad one."""

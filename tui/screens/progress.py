@@ -12,9 +12,12 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
+from pathway.i18n import N_, _, ngettext
 from pathway.tui.screens.base import ModeScreen
 from pathway.tui.widgets.heatmap import bar, heatmap_lines
-from pathway.words import count
+
+
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))  # strftime would follow the C locale
 
 
 @dataclass
@@ -35,9 +38,9 @@ class ProgressScreen(ModeScreen):
     MODE = "progress"
     CSS_PATH = "../quiz.tcss"
     BINDINGS = [
-        Binding("r", "reload", "Refresh"),
-        Binding("x", "reset", "Reset…"),
-        Binding("q,escape", "app.mode('home')", "Home"),
+        Binding("r", "reload", N_("Refresh")),
+        Binding("x", "reset", N_("Reset…")),
+        Binding("q,escape", "app.mode('home')", N_("Home")),
     ]
 
     @dataclass
@@ -49,7 +52,7 @@ class ProgressScreen(ModeScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_tabs()
         with VerticalScroll(id="progress-body"):
-            yield Static("Reading your progress…", id="progress-summary")
+            yield Static(_("Reading your progress…"), id="progress-summary")
             yield Static("", id="progress-mastery")
             yield Static("", id="progress-heatmap")
             yield Static("", id="progress-forecast")
@@ -63,9 +66,12 @@ class ProgressScreen(ModeScreen):
     def on_pathway_app_data_ready(self) -> None:
         self.action_reload()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self) -> None:  # ModeScreen's handler (the language) runs too
         if self.data is not None:
             self.action_reload()
+
+    def language_changed(self) -> None:
+        self.action_reload()
 
     def action_reload(self) -> None:
         self.load(self.data.engine, self.data.course.questions)
@@ -93,33 +99,38 @@ class ProgressScreen(ModeScreen):
         course = self.data.course
         answers = sum(s.heatmap.values())
         self.query_one("#progress-summary", Static).update(
-            f"[b]Review streak {s.streak} day{'' if s.streak == 1 else 's'}[/b] · {answers} answer{'' if answers == 1 else 's'} this year · "
-            f"{s.due_now} due now · {s.scheduled}/{len(course.questions)} questions started"
+            "[b]" + ngettext("Review streak {n} day", "Review streak {n} days", s.streak).format(n=s.streak) + "[/b] · "
+            + ngettext("{n} answer this year", "{n} answers this year", answers).format(n=answers) + " · "
+            + _("{due} due now · {started}/{total} questions started").format(due=s.due_now, started=s.scheduled, total=len(course.questions))
         )
-        lines = ["[b]Mastery by topic[/b]  [dim]coverage × (recall now + recent accuracy) / 2[/]"]
+        lines = ["[b]" + _("Mastery by topic") + "[/b]  [dim]" + _("coverage × (recall now + recent accuracy) / 2") + "[/]"]
         for topic, m in s.mastery.items():
             found = course.topic(topic)
-            name = (found.slug if found else f"topic {topic}")[:16]
+            name = (found.slug if found else _("topic {n}").format(n=topic))[:16]
             accuracy = f"{m.accuracy:.0%}" if m.accuracy is not None else "–"
             lines.append(
                 f"{topic:>2} {name:<16} {bar(m.mastery, width=12)} {m.mastery:>4.0%}  "  # 12 wide: a row fits 80 columns
-                f"[dim]{m.seen}/{m.questions} seen · recall {m.retrievability:.0%} · right {accuracy}[/]"
+                "[dim]" + _("{seen}/{total} seen · recall {recall:.0%} · right {accuracy}").format(
+                    seen=m.seen, total=m.questions, recall=m.retrievability, accuracy=accuracy
+                ) + "[/]"
             )
         if not s.mastery:
-            lines.append("[dim]No questions in the bank yet.[/]")
+            lines.append("[dim]" + _("No questions in the bank yet.") + "[/]")
         self.query_one("#progress-mastery", Static).update("\n".join(lines))
         heat = heatmap_lines(s.heatmap, s.today)
-        self.query_one("#progress-heatmap", Static).update("[b]Reviews, last 12 months[/b]\n" + "\n".join(heat))
-        days = "  ".join(f"{datetime.fromisoformat(day).strftime('%a')} {n}" for day, n in s.forecast)
-        self.query_one("#progress-forecast", Static).update(f"[b]Due in the next 7 days[/b]  [dim](today includes overdue)[/]\n{days}")
-        mocks = ["[b]Mock interviews[/b]"]
+        self.query_one("#progress-heatmap", Static).update("[b]" + _("Reviews, last 12 months") + "[/b]\n" + "\n".join(heat))
+        days = "  ".join(f"{_(WEEKDAYS[datetime.fromisoformat(day).weekday()])} {n}" for day, n in s.forecast)
+        heading = "[b]" + _("Due in the next 7 days") + "[/b]  [dim]" + _("(today includes overdue)") + "[/]"
+        self.query_one("#progress-forecast", Static).update(f"{heading}\n{days}")
+        mocks = ["[b]" + _("Mock interviews") + "[/b]"]
         for mock in s.mocks:
             when = mock.started_at.astimezone().strftime("%Y-%m-%d")
-            score = f"{mock.percent:g}%" if mock.percent is not None else "unfinished"
-            weak = f" · weak topics {', '.join(map(str, mock.weak_topics))}" if mock.weak_topics else ""
-            mocks.append(f"#{mock.id} {when} · {mock.length} questions · {score}{weak}")
+            score = f"{mock.percent:g}%" if mock.percent is not None else _("unfinished")
+            weak = " · " + _("weak topics {topics}").format(topics=", ".join(map(str, mock.weak_topics))) if mock.weak_topics else ""
+            questions = _("{n} questions").format(n=mock.length)
+            mocks.append(f"#{mock.id} {when} · {questions} · {score}{weak}")
         if not s.mocks:
-            mocks.append("[dim]None yet: Quiz (F4) → Mock interview.[/]")
+            mocks.append("[dim]" + _("None yet: Quiz (F4) → Mock interview.") + "[/]")
         self.query_one("#progress-mocks", Static).update("\n".join(mocks))
 
     def action_reset(self) -> None:
@@ -129,18 +140,23 @@ class ProgressScreen(ModeScreen):
 
         course, engine = self.data.course, self.data.engine
         started = set(reviews.cards(engine))
-        options = [("all", "All quiz progress: every question becomes new")]
+        options = [("all", _("All quiz progress: every question becomes new"))]
         for topic in sorted({q.topic for q in course.questions}):
             started_here = sum(1 for q in course.questions if q.topic == topic and q.id in started)
             found = course.topic(topic)
-            name = found.title.get("en") if found else f"topic {topic}"
+            from pathway.i18n import current_language
+
+            name = found.title.get(current_language()) if found else _("topic {n}").format(n=topic)
             if started_here:
-                options.append((str(topic), f"Topic {topic}: {name} ({started_here} started)"))
+                options.append((str(topic), _("Topic {n}: {name} ({started} started)").format(n=topic, name=name, started=started_here)))
 
         def reset(choice: str | None) -> None:
             if choice is None:
                 return
-            what = "all your quiz progress" if choice == "all" else f"your progress on topic {choice}"
+            if choice == "all":
+                question = _("Forget all your quiz progress? Those questions become new again; this cannot be undone.")
+            else:
+                question = _("Forget your progress on topic {n}? Those questions become new again; this cannot be undone.").format(n=choice)
 
             def confirmed(yes: bool | None) -> None:
                 if not yes:
@@ -149,11 +165,12 @@ class ProgressScreen(ModeScreen):
                     removed = reviews.reset_all(engine)
                 else:
                     removed = reviews.reset_topic(engine, course.questions, int(choice))
-                self.notify(f"Reset {count(removed, 'question')}. The answer history stays in the heatmap.", timeout=4)
+                reset_words = ngettext("Reset {n} question. The answer history stays in the heatmap.", "Reset {n} questions. The answer history stays in the heatmap.", removed)
+                self.notify(reset_words.format(n=removed), timeout=4)
                 self.action_reload()
 
             self.app.push_screen(
-                ConfirmScreen(f"Forget {what}? Those questions become new again; this cannot be undone."), confirmed
+                ConfirmScreen(question), confirmed
             )
 
-        self.app.push_screen(PickScreen("[b]Reset quiz progress[/b]", options), reset)
+        self.app.push_screen(PickScreen("[b]" + _("Reset quiz progress") + "[/b]", options), reset)

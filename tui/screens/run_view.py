@@ -17,15 +17,20 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from pathway.durations import format_duration
+from pathway.i18n import N_, _, ngettext
 from pathway.labs.engine.contract import SAMPLE_NAME
 from pathway.labs.engine.status import ACTIVE, CHECK_FAILED, DONE, INTERRUPTED, STOPPED, color
 from pathway.tui.run_data import RunData
 from pathway.tui.widgets.footer import FittedFooter
 from pathway.tui.widgets.line_chart import PALETTE, ChartSeries, LineChart
 from pathway.tui.widgets.spark import sparkline
-from pathway.words import count
 
 POLL_SECONDS = 0.5
+# The run statuses (labs.engine.status) and control outcomes, for the catalog: `_(run.status)` where drawn.
+STATUS_WORDS = (
+    N_("queued"), N_("running"), N_("succeeded"), N_("check failed"), N_("failed"), N_("stopped"),
+    N_("diverged"), N_("interrupted"), N_("resumed"), N_("stopping"),
+)
 ACC_CHART_MIN_HEIGHT = 28  # below this many rows accuracy is only in the header: the loss chart needs the room
 
 
@@ -64,13 +69,13 @@ class RunScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("plus,equals_sign", "smoothing(0.1)", "Smooth+"),
-        Binding("minus", "smoothing(-0.1)", "Smooth-"),
-        Binding("l", "toggle_log", "Log y"),
-        Binding("x", "toggle_x", "Step/time"),
-        Binding("s", "stop", "Stop"),
-        Binding("r", "resume", "Resume"),
-        Binding("q,escape", "app.pop_screen", "Back"),
+        Binding("plus,equals_sign", "smoothing(0.1)", N_("Smooth+")),
+        Binding("minus", "smoothing(-0.1)", N_("Smooth-")),
+        Binding("l", "toggle_log", N_("Log y")),
+        Binding("x", "toggle_x", N_("Step/time")),
+        Binding("s", "stop", N_("Stop")),
+        Binding("r", "resume", N_("Resume")),
+        Binding("q,escape", "app.pop_screen", N_("Back")),
     ]
 
     @dataclass
@@ -89,7 +94,7 @@ class RunScreen(Screen):
         self.run_ids = run_ids
         self.data = {run_id: RunData(run_id) for run_id in run_ids}
         self.statuses: dict[int, str] = {}
-        self.gpu_reason = "checking for NVIDIA GPUs…"
+        self.gpu_reason = _("checking for NVIDIA GPUs…")
         self.chart_x_label = "step"
 
     @property
@@ -98,7 +103,7 @@ class RunScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="run-header")
-        yield LineChart(id="loss-chart", empty_text="waiting for the first loss values…")
+        yield LineChart(id="loss-chart", empty_text=_("waiting for the first loss values…"))
         yield LineChart(id="acc-chart", empty_text="")
         with Horizontal(id="run-panes"):
             yield Static("", id="gpu-pane", classes="pane")
@@ -108,16 +113,31 @@ class RunScreen(Screen):
         yield FittedFooter()  # seven keys: at 80 columns the ones that do not fit are listed in Help
 
     def on_mount(self) -> None:
-        self.query_one("#gpu-pane").border_title = "GPU"
-        self.query_one("#cpu-pane").border_title = "CPU / RAM"
-        self.query_one("#log-pane").border_title = "Log"
-        self.query_one("#sample-pane").border_title = "Latest sample"
+        self.set_titles()
         self.query_one("#sample-pane").display = False
         self.query_one("#acc-chart").display = False
         self.query_one("#log-pane").display = not self.comparing
         self.check_gpu()
         self.poll()
         self.set_interval(POLL_SECONDS, self.poll)
+
+    def set_titles(self) -> None:
+        self.query_one("#gpu-pane").border_title = "GPU"
+        self.query_one("#cpu-pane").border_title = "CPU / RAM"
+        self.query_one("#log-pane").border_title = _("Log")
+        self.query_one("#sample-pane").border_title = _("Latest sample")
+
+    def redraw_language(self) -> None:
+        """Ctrl+L: the titles, the footer and the next poll's text in the new language."""
+        self.set_titles()
+        self.query_one(FittedFooter).refresh(recompose=True)
+        for chart in self.query(LineChart):
+            chart.refresh()
+        self.check_gpu()
+        if hasattr(self, "runs"):
+            self.redraw_header()
+            self.redraw_chart()
+            self.redraw_panes()
 
     # --- data -------------------------------------------------------------------------
 
@@ -130,7 +150,10 @@ class RunScreen(Screen):
             snapshot = provider.sample()
         finally:
             provider.close()
-        reason = snapshot.reason or f"{count(len(snapshot.devices), 'NVIDIA GPU')} found; this run has no GPU readings"
+        found = len(snapshot.devices)
+        reason = snapshot.reason or ngettext(
+            "{n} NVIDIA GPU found; this run has no GPU readings", "{n} NVIDIA GPUs found; this run has no GPU readings", found
+        ).format(n=found)
         self.app.call_from_thread(self._set_gpu_reason, reason)
 
     def _set_gpu_reason(self, reason: str) -> None:
@@ -181,7 +204,7 @@ class RunScreen(Screen):
         if not self.comparing:
             keep = 3 if self.size.height < 32 else 6  # the chart gets the room on small terminals
             lines = message.log.rstrip().splitlines()[-keep:]
-            self.query_one("#log-pane", Static).update(escape("\n".join(lines)) or "[dim]no output yet[/]")
+            self.query_one("#log-pane", Static).update(escape("\n".join(lines)) or "[dim]" + _("no output yet") + "[/]")
 
     # --- drawing ----------------------------------------------------------------------
 
@@ -198,24 +221,25 @@ class RunScreen(Screen):
             loss = data.latest(loss_name)
             speed = data.latest("train/samples_per_s") or data.latest("train/tokens_per_s")
             # names sets chart_x_label; a sweep's "step" is a batch size, not progress worth a header slot
-            step = f"step {progress.step}{total}" if self.chart_x_label == "step" else ""
+            step = f"step {progress.step}{total}" if self.chart_x_label == "step" else ""  # step, loss, acc, ETA: kept in English
+            elapsed = format_duration(progress.elapsed_s)
             details = {
                 "step": step + pct if step else "",
                 "loss": f"{'loss' if loss_name == 'train/loss' else loss_name} {loss:.4g}" if loss is not None else "",
                 "acc": f"acc {acc:.1%}" if acc is not None else "",
                 "speed": f"{speed:,.0f}/s" if speed is not None else "",
-                "elapsed": f"elapsed {format_duration(progress.elapsed_s)}",
+                "elapsed": _("elapsed {time}").format(time=elapsed),
                 "eta": f"ETA {format_duration(progress.eta_s)}" if run.status in ACTIVE and progress.eta_s is not None else "",
             }
             hue = PALETTE[index % len(PALETTE)] if self.comparing else ""
             name = f"[b {hue}]#{run.id} {escape(run.lab)}[/]" if hue else f"[b]#{run.id} {escape(run.lab)}[/]"
-            status = f"[{color(run.status)}]{run.status}[/]"
-            parts.append(self.fitted_header(f"{name} {status}", progress.fraction, details, step))
+            status = f"[{color(run.status)}]{_(run.status)}[/]"
+            parts.append(self.fitted_header(f"{name} {status}", progress.fraction, details, {"step": step, "elapsed": elapsed}))
             if not self.comparing:
                 parts += self.ending_lines(run)
         self.query_one("#run-header", Static).update("\n".join(parts))
 
-    def fitted_header(self, lead: str, fraction: float | None, details: dict[str, str], step_alone: str) -> str:
+    def fitted_header(self, lead: str, fraction: float | None, details: dict[str, str], short: dict[str, str]) -> str:
         """One line at the screen's width: on a narrow terminal the percentage (the bar shows it), the
         throughput, half the bar and the word "elapsed" go, in that order, before anything wraps."""
         width = self.size.width - 2 if self.is_mounted else 200
@@ -224,15 +248,13 @@ class RunScreen(Screen):
         def line() -> str:
             return f"{lead} {progress_bar(fraction, bar_cells)} " + " · ".join(v for v in details.values() if v)
 
-        for drop in ("pct", "speed", "bar", "elapsed"):
+        for drop in ("step", "speed", "bar", "elapsed"):
             if Text.from_markup(line()).cell_len <= width:
                 break
-            if drop == "pct":
-                details["step"] = step_alone
+            if drop in short:  # the step without its percentage; the time without "elapsed"
+                details[drop] = short[drop]
             elif drop == "bar":
                 bar_cells = 6
-            elif drop == "elapsed":
-                details["elapsed"] = details["elapsed"].removeprefix("elapsed ")
             else:
                 details[drop] = ""
         return line()
@@ -243,11 +265,11 @@ class RunScreen(Screen):
         if run.error:
             lines.append(f"[{color(run.status)}]{escape(reason_line(run.error))}[/]")
         if run.status in (STOPPED, INTERRUPTED):
-            lines.append("[dim]Press r to resume it from its last checkpoint.[/]")
+            lines.append("[dim]" + _("Press r to resume it from its last checkpoint.") + "[/]")
         elif resumable(run.status):  # failed or diverged: the same settings may end the same way
-            lines.append("[dim]Press r to try again from its last checkpoint, or change the settings in Labs (e) and start a new run.[/]")
+            lines.append("[dim]" + _("Press r to try again from its last checkpoint, or change the settings in Labs (e) and start a new run.") + "[/]")
         elif run.status == CHECK_FAILED:
-            lines.append("[dim]It ran every step; change the settings in Labs (e) and start a new run.[/]")
+            lines.append("[dim]" + _("It ran every step; change the settings in Labs (e) and start a new run.") + "[/]")
         return lines
 
     def chart_names(self, data: RunData, lab: str) -> list[str]:
@@ -290,9 +312,10 @@ class RunScreen(Screen):
         """What the loss chart says before it has a point: waiting, or why there will be none."""
         run = self.runs[0]
         if self.comparing or run.status in ACTIVE:
-            return "waiting for the first loss values…"
-        said = " (why is above)" if run.error else ""
-        return f"No loss to draw: run #{run.id} {run.status} before its first report{said}."
+            return _("waiting for the first loss values…")
+        if run.error:
+            return _("No loss to draw: run #{id} {status} before its first report (why is above).").format(id=run.id, status=_(run.status))
+        return _("No loss to draw: run #{id} {status} before its first report.").format(id=run.id, status=_(run.status))
 
     def update_series(self, chart: LineChart, series: list[ChartSeries]) -> None:
         # keep each curve's smoothing state: a live run only smooths its new points
@@ -324,17 +347,17 @@ class RunScreen(Screen):
             )
             gpu_lines.append(f"  mem  {sparkline(mem.values, width, total) if mem else ''} {fmt_gb(used)}/{fmt_gb(total)} GB")
             gpu_lines.append(f"  pwr  {sparkline(pwr.values, width, cap) if pwr else ''} {fmt(power, 'W')}/{fmt(cap, 'W')} {fmt(temp, '°C')}")
-            gpu_lines.append(f"  this job {fmt_gb(job)} GB")
+            gpu_lines.append("  " + _("this job {gb} GB").format(gb=fmt_gb(job)))
         if not gpu_lines:
-            gpu_lines = [f"[b]{escape(self.gpu_reason)}[/]", "[dim]The CPU pane carries the view.[/]"]
+            gpu_lines = [f"[b]{escape(self.gpu_reason)}[/]", "[dim]" + _("The CPU pane carries the view.") + "[/]"]
         self.query_one("#gpu-pane", Static).update("\n".join(gpu_lines))
         run = self.runs[0]
         if run.status not in ACTIVE:  # no live readings: say so instead of leaving the last one as if current
             cpu, rss = data.get("sys/cpu_percent"), data.get("sys/rss_mb")
-            peaks = [f"peak CPU {fmt(float(cpu.values.max()), '%')}" if cpu is not None and cpu.values.size else "",
-                     f"peak RSS {fmt(float(rss.values.max()), ' MB')}" if rss is not None and rss.values.size else ""]
+            peaks = [_("peak CPU {value}").format(value=fmt(float(cpu.values.max()), "%")) if cpu is not None and cpu.values.size else "",
+                     _("peak RSS {value}").format(value=fmt(float(rss.values.max()), " MB")) if rss is not None and rss.values.size else ""]
             self.query_one("#cpu-pane", Static).update(
-                "[dim]Run ended: no live readings.[/]\n" + "\n".join(p for p in peaks if p))
+                "[dim]" + _("Run ended: no live readings.") + "[/]\n" + "\n".join(p for p in peaks if p))
             return
         cpu = data.get("sys/cpu_percent")
         rss = data.get("sys/rss_mb")
@@ -371,7 +394,7 @@ class RunScreen(Screen):
             chart.x_axis = "time" if chart.x_axis == "step" else "step"
 
     def action_stop(self) -> None:
-        self.notify("Stopping: the lab saves a checkpoint first…", timeout=3)
+        self.notify(_("Stopping: the lab saves a checkpoint first…"), timeout=3)
         self.stop_runs()
 
     @work(thread=True, exit_on_error=False, group="run-control")
@@ -381,7 +404,7 @@ class RunScreen(Screen):
         for run_id in self.run_ids:
             if self.statuses.get(run_id) in ACTIVE:
                 status = jobs.stop(self.app.data.engine, run_id)
-                self.app.call_from_thread(self.notify, f"Run #{run_id}: {status}.", timeout=4)
+                self.app.call_from_thread(self.notify, _("Run #{id}: {outcome}.").format(id=run_id, outcome=_(status)), timeout=4)
 
     def action_resume(self) -> None:
         self.resume_runs()
@@ -397,7 +420,7 @@ class RunScreen(Screen):
             except PathwayError as exc:
                 self.app.call_from_thread(self.notify, exc.message, severity="warning", timeout=6)
             else:
-                self.app.call_from_thread(self.notify, f"Run #{run_id} resumed.", timeout=3)
+                self.app.call_from_thread(self.notify, _("Run #{id} resumed.").format(id=run_id), timeout=3)
 
 
 def fmt(value: float | None, unit: str) -> str:

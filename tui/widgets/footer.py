@@ -1,4 +1,7 @@
-"""A footer that never cuts a key in half: what does not fit is left out (Help, F1, lists it)."""
+"""A footer that never cuts a key in half: what does not fit is left out (Help, F1, lists it).
+
+Binding descriptions are marked `N_()` where they are defined; they are translated here, as drawn.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,11 @@ from textual.app import ComposeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
+from pathway.i18n import N_, _
+
 HELP_ACTION = "help"  # kept whatever the width: it is where every left-out key is listed
 PALETTE_CLASS = "-command-palette"
+N_("palette")  # the description Textual gives the command-palette key: in the catalog, translated below
 
 
 def key_width(key: FooterKey) -> int:
@@ -39,6 +45,10 @@ class FittedFooter(Footer):
     def compose(self) -> ComposeResult:
         produced = list(super().compose())
         keys = [w for w in produced if isinstance(w, FooterKey)]
+        for key in keys:
+            key.description = _(key.description) if key.description else key.description
+            if isinstance(key.tooltip, str):
+                key.tooltip = _(key.tooltip)
         width = self.size.width or self.app.size.width
         self._fitted_width = width
         shown = set(map(id, fit_keys(keys, width)))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from rich.cells import cell_len
+
+from pathway.i18n import N_, _
+
 SHADES = ["[dim]·[/]", "[green]░[/]", "[green]▒[/]", "[green]▓[/]", "[green]█[/]"]
-DAY_NAMES = ["Mon", "   ", "Wed", "   ", "Fri", "   ", "Sun"]
+DAY_NAMES = [N_("Mon"), "", N_("Wed"), "", N_("Fri"), "", N_("Sun")]  # drawn 3 cells wide (a Chinese name is 2 cells)
 
 
 def level(count: int, busiest: int) -> int:
@@ -30,8 +34,9 @@ def heatmap_lines(counts: dict[str, int], today: date, weeks: int = 53) -> list[
         for column in range(weeks):
             day = start + timedelta(weeks=column, days=weekday)
             cells.append(" " if day > today else SHADES[level(counts.get(day.isoformat(), 0), busiest)])
-        rows.append(f"{DAY_NAMES[weekday]} " + "".join(cells))
-    rows.append("    [dim]less[/] " + " ".join(SHADES) + " [dim]more[/]")
+        name = _(DAY_NAMES[weekday]) if DAY_NAMES[weekday] else ""
+        rows.append(name + " " * (3 - cell_len(name)) + " " + "".join(cells))
+    rows.append("    [dim]" + _("less") + "[/] " + " ".join(SHADES) + " [dim]" + _("more") + "[/]")
     return rows
 
 

@@ -17,23 +17,24 @@ class LessonTree(Tree[str]):
         self.show_root = False
         self.guide_depth = 2
         self._lesson_nodes: dict[str, TreeNode[str]] = {}
+        self._titled: list[tuple[TreeNode[str], object]] = []  # (phase or week node, its manifest entry): relabel()
 
     def build(self, course, done: set[str], language: str, expand_week: int | None) -> None:
         self.clear()
         self._lesson_nodes.clear()
         self._counts.clear()
+        self._titled.clear()
         if course.manifest is None:
             return
         for phase in course.manifest.phases:
             first, last = phase.weeks
-            phase_node = self.root.add(Text(f"{phase.id} {phase.title.get(language)}", style="bold"), expand=True)
+            phase_node = self.root.add(self.phase_label(phase, language), expand=True)
+            self._titled.append((phase_node, phase))
             for week in (w for w in course.manifest.weeks if first <= w.week <= last):
                 lessons = course.lessons_in_week(week.week)
                 finished = sum(lesson.id in done for lesson in lessons)
-                label = Text(f"W{week.week:02d} {week.title.get(language)}")
-                if not lessons:
-                    label.stylize("dim")
-                week_node = phase_node.add(label, expand=week.week == expand_week, allow_expand=bool(lessons))
+                week_node = phase_node.add(self.week_label(week, bool(lessons), language), expand=week.week == expand_week, allow_expand=bool(lessons))
+                self._titled.append((week_node, week))
                 if lessons:
                     style = "green" if finished == len(lessons) else "dim"
                     self._counts[week_node.id] = Text(f" {finished}/{len(lessons)}", style=style)
@@ -59,6 +60,29 @@ class LessonTree(Tree[str]):
         while parent is not None and parent is not self.root:
             depth, parent = depth + 1, parent.parent
         return max(1, width - depth * self.guide_depth)
+
+    def relabel(self, course, done: set[str], language: str) -> None:
+        """Every title in `language`, in place: expanded nodes, the cursor and the scroll stay as they are."""
+        for node, entry in self._titled:
+            if hasattr(entry, "project"):  # a phase (a week has no project)
+                node.set_label(self.phase_label(entry, language))
+            else:
+                node.set_label(self.week_label(entry, bool(course.lessons_in_week(entry.week)), language))
+        for lesson_id, node in self._lesson_nodes.items():
+            lesson = course.lesson(lesson_id)
+            if lesson is not None:
+                node.set_label(self.lesson_label(lesson, done, language))
+
+    @staticmethod
+    def phase_label(phase, language: str) -> Text:
+        return Text(f"{phase.id} {phase.title.get(language)}", style="bold")
+
+    @staticmethod
+    def week_label(week, has_lessons: bool, language: str) -> Text:
+        label = Text(f"W{week.week:02d} {week.title.get(language)}")
+        if not has_lessons:
+            label.stylize("dim")
+        return label
 
     @staticmethod
     def lesson_label(lesson, done: set[str], language: str) -> Text:

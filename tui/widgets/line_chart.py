@@ -14,6 +14,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from pathway.i18n import N_, _
 from pathway.tui.widgets.curves import DEFAULT_SMOOTHING, EmaSmoother, ema_smooth_array, reduce_columns
 from pathway.tui.widgets.braille import BrailleCanvas
 
@@ -95,7 +96,7 @@ class LineChart(Widget):
     x_axis: reactive[str] = reactive("step")
     """"step" or "time" (seconds since the run started)."""
 
-    def __init__(self, *, empty_text: str = "no points yet", **kwargs) -> None:
+    def __init__(self, *, empty_text: str = N_("no points yet"), **kwargs) -> None:
         super().__init__(**kwargs)
         self.x_label = "step"  # what "step" means for this chart, e.g. "batch size"
         self.series: list[ChartSeries] = []
@@ -109,7 +110,7 @@ class LineChart(Widget):
         width, height = self.size.width - Y_LABEL_WIDTH, self.size.height - 2
         drawable = [s for s in self.series if len(s.values)]
         if width < 4 or height < 2 or not drawable:
-            return Text(self.empty_text, style="dim")
+            return Text(_(self.empty_text), style="dim")
         canvas = BrailleCanvas(width, height)
         xs_of = lambda s: s.steps if self.x_axis == "step" else s.seconds  # noqa: E731
         x_lo = min(float(np.min(xs_of(s))) for s in drawable)
@@ -123,17 +124,17 @@ class LineChart(Widget):
             prepared.append((s, raw, line))
         finite = np.concatenate([c.min[np.isfinite(c.min)] for _, c, _ in prepared] + [c.max[np.isfinite(c.max)] for _, c, _ in prepared])
         if finite.size == 0:
-            return Text("no finite values to draw", style="dim")
+            return Text(_("no finite values to draw"), style="dim")
         y_lo, y_hi = float(finite.min()), float(finite.max())
         if y_hi - y_lo < 1e-12:
             y_lo, y_hi = y_lo - 0.5, y_hi + 0.5
         scale = (canvas.dots_y - 1) / (y_hi - y_lo)
         to_dot = lambda v: np.round((v - y_lo) * scale)  # noqa: E731
-        for s, raw, _ in prepared:  # faint first, so that bold smoothed lines sit on top
+        for s, raw, _smoothed in prepared:  # faint first, so that bold smoothed lines sit on top
             ok = np.isfinite(raw.min) & np.isfinite(raw.max)
             columns = np.nonzero(ok)[0]
             canvas.vertical_spans(Style(color=s.color, dim=True), columns, to_dot(raw.min[ok]), to_dot(raw.max[ok]))
-        for s, _, line in prepared:
+        for s, _raw, line in prepared:
             ok = np.isfinite(line.last)
             filled = np.nonzero(ok)[0]
             if filled.size == 0:
@@ -174,8 +175,9 @@ class LineChart(Widget):
             out.append("\n")
         fmt = (lambda v: f"{v:.0f}") if self.x_axis == "step" else format_seconds
         left, right = fmt(x_lo), fmt(x_hi)
-        axis_name = self.x_label if self.x_axis == "step" else "time"
-        middle = f"{axis_name}{' · log y' if self.log_y else ''} · smoothing {self.smoothing:.2f}"
+        axis_name = self.x_label if self.x_axis == "step" else _("time")
+        log = " · " + _("log y") if self.log_y else ""
+        middle = f"{axis_name}{log} · " + _("smoothing {value:.2f}").format(value=self.smoothing)
         gap = max(width - len(left) - len(right) - len(middle), 2)
         out.append(" " * Y_LABEL_WIDTH + left + " " * (gap // 2) + middle + " " * (gap - gap // 2) + right + "\n", style="dim")
         legend = Text(" " * Y_LABEL_WIDTH)

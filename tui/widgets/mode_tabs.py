@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
 
+from pathway.i18n import _
 from pathway.tui.modes import MODES
 
 
@@ -19,7 +20,7 @@ class ModeTabs(Horizontal):
     def compose(self) -> ComposeResult:
         yield Label("pathway", id="brand")
         for mode in MODES:
-            label = Label(f" {mode.title} [dim]{mode.key.upper()}[/] ", classes="tab", id=f"tab-{mode.id}")
+            label = Label(f" {_(mode.title)} [dim]{mode.key.upper()}[/] ", classes="tab", id=f"tab-{mode.id}")
             if mode.id == self.current:
                 label.add_class("-current")
             yield label

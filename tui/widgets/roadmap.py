@@ -5,6 +5,8 @@ from __future__ import annotations
 from textual.markup import escape
 from textual.widgets import Static
 
+from pathway.i18n import _
+
 
 def week_cell(week: int, done: int, total: int, current: bool) -> str:
     """`W03 ●●○` in markup — filled dots are completed lessons; `·` when a week has none yet."""
@@ -26,7 +28,7 @@ class Roadmap(Static):
             total = sum(lesson_counts.get(w, (0, 0))[1] for w in weeks)
             lines.append(
                 f"[b $accent]{phase.id} {escape(phase.title.get(language))}[/]"
-                f"[dim]  {done}/{total} lessons · project: {escape(phase.project.get(language))}[/]"
+                "[dim]  " + _("{done}/{total} lessons · project: {project}").format(done=done, total=total, project=escape(phase.project.get(language))) + "[/]"
             )
             cells = [week_cell(w, *lesson_counts.get(w, (0, 0)), current=w == current_week) for w in weeks]
             lines.append("  " + "  ".join(cells))
