@@ -23,7 +23,7 @@ from pathway.db import progress
 from pathway.db.progress import STUDY_TIME
 from pathway.db.models import Activity
 from pathway.errors import PathwayError
-from pathway.i18n import _, ngettext
+from pathway.i18n import _, current_language, ngettext
 
 PLAN_WEEKS = 24
 PLAN_HOURS = (15, 20)  # the plan's weekly hours, low to high
@@ -36,7 +36,7 @@ class Pace:
     progress_week: int  # the first week with a lesson not done; PLAN_WEEKS + 1 when all are done
     hours_this_week: float
     weekly_hours: int
-    behind_lessons: list = field(default_factory=list)  # (week, title, minutes) not done, up to this week
+    behind_lessons: list = field(default_factory=list)  # (week, title Text, minutes) not done, up to this week
 
     @property
     def state(self) -> str:
@@ -62,7 +62,7 @@ class Pace:
         week, title, _minutes = self.behind_lessons[0]
         more = len(self.behind_lessons) - 1
         text = _("This week: W{week:02d} {title}, +{more} more (~{hours:.1f} h).") if more else _("This week: W{week:02d} {title} (~{hours:.1f} h).")
-        return text.format(week=week, title=title, more=more, hours=minutes / 60)
+        return text.format(week=week, title=title.get(current_language()), more=more, hours=minutes / 60)
 
     def to_dict(self) -> dict:
         return {
@@ -72,7 +72,7 @@ class Pace:
             "state": self.state,
             "hours_this_week": round(self.hours_this_week, 2),
             "weekly_hours": self.weekly_hours,
-            "lessons_to_catch_up": [{"week": w, "title": t, "minutes": m} for w, t, m in self.behind_lessons],
+            "lessons_to_catch_up": [{"week": w, "title": t.en, "minutes": m} for w, t, m in self.behind_lessons],
             "advice": self.advice(),
         }
 
@@ -108,7 +108,7 @@ def compute_pace(engine, course, today: date | None = None) -> Pace:
     lessons = sorted(course.lessons, key=lambda lesson: (lesson.meta.week, lesson.meta.order))
     left = [lesson for lesson in lessons if lesson.id not in done]
     progress_week = left[0].meta.week if left else PLAN_WEEKS + 1
-    behind = [(lesson.meta.week, lesson.meta.title.en, lesson.meta.minutes) for lesson in left if lesson.meta.week <= calendar_week]
+    behind = [(lesson.meta.week, lesson.meta.title, lesson.meta.minutes) for lesson in left if lesson.meta.week <= calendar_week]
     # "this week" is the plan's week; once the plan is over, the last seven days
     since = start + timedelta(weeks=calendar_week - 1) if calendar_week <= PLAN_WEEKS else today - timedelta(days=6)
     hours = study_seconds(engine, since) / 3600

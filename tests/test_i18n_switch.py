@@ -58,7 +58,7 @@ async def test_ctrl_l_keeps_the_question_and_the_chosen_answer(home: Path) -> No
         await pilot.press("ctrl+l")
         await until(pilot, lambda: "提交" in footer_text(app), what="the Chinese footer")
 
-        assert app.screen.card is card and card.chosen == {1}
+        assert app.screen.card is card and card.chosen == {card.choice_order[1]}  # row 2's choice, by id
         body = str(card.query_one("#q-body", Static).render())
         assert "Enter 提交" in body
         assert card.question.prompt.zh is None or card.language == "zh"

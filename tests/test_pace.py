@@ -63,7 +63,7 @@ class TestPace:
         assert (pace.calendar_week, pace.progress_week, pace.state) == (6, 3, "behind")
         assert pace.hours_this_week == 1.5 and pace.weekly_hours == 18
         behind = [lesson for lesson in COURSE.lessons if 3 <= lesson.meta.week <= 6]
-        assert [title for _, title, _ in pace.behind_lessons] == [lesson.meta.title.en for lesson in behind]
+        assert [title.en for _, title, _ in pace.behind_lessons] == [lesson.meta.title.en for lesson in behind]
         assert pace.advice().startswith(f"This week: W03 {behind[0].meta.title.en}, +{len(behind) - 1} more")
         engine.dispose()
 

@@ -49,9 +49,8 @@ def pace_text(pace) -> str:
     reached = _("all lessons done") if pace.state == "done" else _("at week {n}").format(n=pace.progress_week)
     words, hue = PACE_STATES[pace.state]
     hours = _("{hours} of {goal} h this week").format(hours=f"{pace.hours_this_week:.1f}", goal=pace.weekly_hours)
-    return (
-        "[b]" + _("Pace") + f"[/b]  {week} · {reached}, [{hue}]{_(words)}[/] · {hours}  [dim](p)[/]\n  {escape(pace.advice())}"
-    )
+    line = _("{week} · {reached}, {state} · {hours}").format(week=week, reached=reached, state=f"[{hue}]{_(words)}[/]", hours=hours)
+    return "[b]" + _("Pace") + f"[/b]  {line}  [dim](p)[/]\n  {escape(pace.advice())}"
 
 
 def activity_today(engine, day: str) -> dict[str, int]:
