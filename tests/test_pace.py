@@ -7,7 +7,7 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from textual.widgets import Input, Static
 
 from pathway.cli import main
@@ -126,3 +126,22 @@ async def test_home_shows_the_pace_and_p_changes_the_plan(home: Path) -> None:
     engine = open_database(home)
     assert progress.get_learner(engine).weekly_hours == 20
     engine.dispose()
+
+
+async def test_the_app_logs_the_time_it_is_used_by_mode(home: Path) -> None:
+    app = make_app(home=home)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_ready(pilot)
+        await pilot.press("down", "down")  # input on Home
+        await pilot.pause(0.3)
+        await pilot.press("f3")  # and in Learn: a gap counts toward the mode of the input that opens it
+        await pilot.pause(0.3)
+        await pilot.press("down")
+        await pilot.pause(0.3)
+        await pilot.press("down")
+    engine = open_database(home)  # the app has quit: what it measured is saved
+    with Session(engine) as session:
+        rows = session.exec(select(Activity).where(Activity.kind == "study_time")).all()
+    engine.dispose()
+    seconds = {row.item_id: json.loads(row.detail)["seconds"] for row in rows}
+    assert set(seconds) == {"home", "learn"} and all(0 < s < 60 for s in seconds.values()), seconds
