@@ -27,15 +27,19 @@ from pathway.labs.programs.bpe_tokenizer.spec import SPEC as BPE_TOKENIZER
 from pathway.labs.programs.char_transformer.spec import SPEC as CHAR_TRANSFORMER
 from pathway.labs.programs.cifar_cnn.spec import SPEC as CIFAR_CNN
 from pathway.labs.programs.ddp.spec import SPEC as DDP
+from pathway.labs.programs.dpo.spec import SPEC as DPO
+from pathway.labs.programs.grpo.spec import SPEC as GRPO
 from pathway.labs.programs.inference_opt.spec import SPEC as INFERENCE_OPT
 from pathway.labs.programs.kv_cache.spec import SPEC as KV_CACHE
 from pathway.labs.programs.llama.spec import SPEC as LLAMA
 from pathway.labs.programs.mixed_precision.spec import SPEC as MIXED_PRECISION
 from pathway.labs.programs.mlp_digits.spec import SPEC as MLP_DIGITS
+from pathway.labs.programs.sft.spec import SPEC as SFT
 
 # Roadmap order: the Labs screen and `pathway lab list` show them like this.
 LABS: dict[str, LabSpec] = {
-    spec.id: spec for spec in [MLP_DIGITS, CIFAR_CNN, BPE_TOKENIZER, CHAR_TRANSFORMER, LLAMA, DDP, MIXED_PRECISION, INFERENCE_OPT, KV_CACHE]
+    spec.id: spec for spec in [MLP_DIGITS, CIFAR_CNN, BPE_TOKENIZER, CHAR_TRANSFORMER, LLAMA, DDP, MIXED_PRECISION, INFERENCE_OPT, KV_CACHE,
+                          SFT, DPO, GRPO]
 }
 
 
