@@ -47,7 +47,7 @@ SPEC = LabSpec(
         "SFT model. Curves: loss, reward margin, chosen and rejected log-probabilities, held-out exact match "
         "before and after. The loss equals TRL's DPOTrainer on the same batch (a test)."
     ),
-    lesson_ids=("w20-fine-tuning-lora-distillation",),
+    lesson_ids=("w20-post-training-rl", "w20-fine-tuning-lora-distillation"),
     config_cls=DPOConfig,
     module="pathway.labs.programs.dpo.train",
     expected_seconds={"cpu": 60, "cuda": 30},  # cpu: 47 s measured (pairs 9 s, 100 steps) on 2 busy cores

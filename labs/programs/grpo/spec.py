@@ -66,7 +66,7 @@ SPEC = LabSpec(
         "Live: mean reward, accuracy, KL, completion length, and a table of sampled answers with their rewards. "
         "The loss equals TRL's GRPOTrainer on the same batch (a test)."
     ),
-    lesson_ids=("w20-fine-tuning-lora-distillation",),
+    lesson_ids=("w20-post-training-rl", "w20-fine-tuning-lora-distillation"),
     config_cls=GRPOConfig,
     module="pathway.labs.programs.grpo.train",
     expected_seconds={"cpu": 270, "cuda": 120},  # cpu: 265 s measured for the defaults on 2 cores shared by 8 helpers

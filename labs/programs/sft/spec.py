@@ -126,7 +126,7 @@ SPEC = LabSpec(
         "written out (A, B, alpha/r, B = 0 at the start, merged at the end) and checked against peft. Held-out "
         "exact match and format rate before and after; the model is published for the dpo and grpo labs."
     ),
-    lesson_ids=("w20-fine-tuning-lora-distillation",),
+    lesson_ids=("w20-fine-tuning-lora-distillation", "w20-post-training-rl"),
     config_cls=SFTConfig,
     module="pathway.labs.programs.sft.train",
     expected_seconds={"cpu": 200, "cuda": 60},  # cpu: measured 201 s for a first run (142 s pretraining the base, kept); later ~1 min
