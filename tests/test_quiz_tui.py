@@ -116,10 +116,10 @@ class TestToday:
             if q.type == "numeric":
                 await pilot.press("enter", "9", "9", "enter")  # Enter goes into the field, then submits
             elif q.type == "single":
-                await pilot.press(str((q.correct_indices[0] + 1) % len(q.choices) + 1), "enter")
+                await pilot.press(row_key(card, (q.correct_indices[0] + 1) % len(q.choices)), "enter")
             else:  # multi: pick only the wrong one
                 wrong = next(i for i, c in enumerate(q.choices) if not c.correct)
-                await pilot.press(str(wrong + 1), "enter")
+                await pilot.press(row_key(card, wrong), "enter")
             await pilot.pause(0.2)
             assert card.suggested == 1 and "Not quite." in str(card.query_one("#q-rate").render())
             await pilot.press("2")  # the learner overrides Again with Hard
