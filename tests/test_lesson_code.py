@@ -55,9 +55,9 @@ def test_lesson_code_runs(lesson, tmp_path) -> None:
         pytest.skip("no runnable code blocks")
     result = run_blocks(blocks, tmp_path)
     if result is None:
-        # Known intermittent: the week-13 lesson's forked gloo ranks have hung (a rank left in a futex
-        # wait) in 2 of 4 full-suite runs and never alone. Not understood yet; the hung group is killed
-        # and the lesson runs once more, so a lesson that hangs or fails twice still fails here.
+        # A hung lesson gets one more try (its whole process group killed first): the week-13 lesson's
+        # gloo ranks hung under load when it forked them (a lock held at fork); it starts fresh
+        # interpreters now. A lesson that hangs twice, or fails once, still fails here.
         result = run_blocks(blocks, tmp_path)
     assert result is not None, f"{lesson.path}: timed out twice after 180 s"
     assert result.returncode == 0, f"{lesson.path}:\n{result.stderr[-3000:]}"
