@@ -1,6 +1,6 @@
 """What the dpo and grpo labs share: the SFT policy with its frozen reference, and log-probabilities of completions.
 
-    policy, reference = start_policy(report, device, sft_steps=0)   # the sft lab's model (or a short SFT now) + a frozen copy
+    policy, reference, device = start_policy(report, config)   # the sft lab's model (or a short SFT now) + a frozen copy
     inputs, targets, mask = completion_rows(prompt_ids, completion_ids, chat.pad_id)
     logp = completion_logprobs(model, inputs, targets)               # (B, T); mask it to the completion tokens
 """
@@ -14,6 +14,7 @@ import torch
 
 from pathway.errors import PathwayError
 from pathway.labs.programs.dpo.loss import token_logprobs
+from pathway.labs.programs.common.torchkit import pick_device
 from pathway.labs.programs.llama.model import load_weights
 from pathway.labs.programs.post_training.base import check_compatible
 from pathway.labs.programs.post_training.checkpoint import policy_or_sft
@@ -21,14 +22,19 @@ from pathway.labs.programs.post_training.checkpoint import policy_or_sft
 __all__ = ["start_policy", "frozen_copy", "CheckedPolicy", "completion_rows", "completion_logprobs"]
 
 
-def start_policy(report, device, sft_steps: int):
-    """(policy, reference): the sft lab's published model (or a short SFT run now), and its frozen copy."""
-    overrides = {"steps": sft_steps} if sft_steps else {}
+def start_policy(report, config):
+    """(policy, reference, device): the sft lab's published model (or a short SFT run now) and its frozen copy,
+    after the run's threads, device and seed are set from `config` (threads, device, seed, sft_steps)."""
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    device = pick_device(config.device)
+    torch.manual_seed(config.seed)
+    overrides = {"steps": config.sft_steps} if config.sft_steps else {}
     policy = policy_or_sft(report.cache_dir, device, report.log_text, overrides=overrides,
                            should_stop=lambda: report.should_stop)
     report.log_text(f"policy and frozen reference: {policy.where}; SFT reached held-out exact match "
                     f"{policy.metrics.get('eval/exact_match', float('nan')):.1%}")
-    return policy, frozen_copy(policy.model)
+    return policy, frozen_copy(policy.model), device
 
 
 class CheckedPolicy:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from pathway.labs.programs.common.lm import lr_at  # warmup, then cosine to a tenth: the sft lab's schedule
-from pathway.labs.programs.common.torchkit import Checkpoint, load_checkpoint, pick_device
+from pathway.labs.programs.common.torchkit import Checkpoint, load_checkpoint
 from pathway.labs.programs.dpo.loss import dpo_loss
 from pathway.labs.programs.dpo.policy import CheckedPolicy, completion_logprobs, completion_rows, start_policy
 from pathway.labs.programs.dpo.spec import DPOConfig as Config  # torch-free, so the TUI form can read it
@@ -90,11 +90,7 @@ def pairs_table(pairs: list[Pair], n: int = 10) -> str:
 def train(config: Config, report, *, verifier: Verifier = verify) -> dict[str, float]:
     """The lab's entry; `verifier` decides right from wrong (a test passes a broken one)."""
     t_start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)
-    policy, reference = start_policy(report, device, config.sft_steps)
+    policy, reference, device = start_policy(report, config)
     model, chat = policy.model, policy.chat
     split = policy.task.split()
     report.log_text(f"dpo on {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; beta {config.beta:g}, "

@@ -34,13 +34,14 @@ import time
 import torch
 
 from pathway.labs.programs.common.lm import lr_at  # warmup, then cosine to a tenth: the sft lab's schedule
-from pathway.labs.programs.common.torchkit import Checkpoint, load_checkpoint, pick_device
+from pathway.labs.programs.common.torchkit import Checkpoint, load_checkpoint
 from pathway.labs.programs.dpo.policy import CheckedPolicy, completion_logprobs, completion_rows, start_policy
 from pathway.labs.programs.grpo import loss as L
 from pathway.labs.programs.grpo.spec import GAP_TO_CLOSE
 from pathway.labs.programs.grpo.spec import GRPOConfig as Config  # torch-free, so the TUI form can read it
 from pathway.labs.programs.post_training.sampling import Completion, Sampling, evaluate, sample
 from pathway.labs.programs.post_training.task import Problem, Verifier, checked_score, verify
+from pathway.words import count
 
 __all__ = ["Config", "train", "loss_settings", "rewards_of", "group_table", "gap_closed"]
 
@@ -79,11 +80,7 @@ def group_table(completions: list[Completion], rewards: torch.Tensor, advantages
 def train(config: Config, report, *, verifier: Verifier = verify) -> dict[str, float]:
     """The lab's entry; `verifier` is the reward function (a test passes a broken one)."""
     t_start = time.perf_counter()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
-    torch.manual_seed(config.seed)
-    policy, reference = start_policy(report, device, config.sft_steps)
+    policy, reference, device = start_policy(report, config)
     model, chat = policy.model, policy.chat
     split = policy.task.split()
     nanochat = config.loss == "nanochat"
@@ -95,7 +92,7 @@ def train(config: Config, report, *, verifier: Verifier = verify) -> dict[str, f
         + ("loss: nanochat's (no KL, no ratio or clipping, r - mean, token-level average)" if nanochat else
            f"loss: clipped ratio (eps {config.clip_eps:g}), KL beta {config.kl_beta:g}"
            f"{' (ratio-weighted)' if config.kl_ratio_weighted else ''}, {config.normalisation} normalisation, "
-           f"advantages scaled by {scale} std, {config.updates_per_batch} update(s) per batch")
+           f"advantages scaled by {scale} std, {count(config.updates_per_batch, 'update')} per batch")
     )
     sampling = Sampling(temperature=config.temperature)
 
